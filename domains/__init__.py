@@ -1,0 +1,1 @@
+"""Domain packages: audio, protein, shape3d, video, language, robotics."""

@@ -1,0 +1,26 @@
+"""Stateless samplers: ``sample(model, noise, t_grid, generator=...) -> SampleOutput``."""
+
+from fewstep.samplers.base import Model, SampleOutput
+from fewstep.samplers.consistency import ConsistencySampler
+from fewstep.samplers.dpm_solver import DPMSolverPP2M
+from fewstep.samplers.grids import log_grid, shifted_grid, uniform_grid
+from fewstep.samplers.masked import MaskedAncestralSampler, gumbel_argmax, subs_log_probs
+from fewstep.samplers.ode import EulerSampler, HeunSampler
+from fewstep.samplers.sde import SDESampler, proteina_diffusion
+
+__all__ = [
+    "ConsistencySampler",
+    "DPMSolverPP2M",
+    "EulerSampler",
+    "HeunSampler",
+    "MaskedAncestralSampler",
+    "Model",
+    "SDESampler",
+    "SampleOutput",
+    "gumbel_argmax",
+    "log_grid",
+    "proteina_diffusion",
+    "shifted_grid",
+    "subs_log_probs",
+    "uniform_grid",
+]
