@@ -17,4 +17,4 @@ def _packages() -> list[str]:
     return names
 
 
-setup(packages=_packages(), package_dir=ROOTS, package_data={"fewstep": ["configs/*.yaml", "configs/**/*.yaml"]})
+setup(packages=_packages(), package_dir=ROOTS, package_data={"": ["configs/*.yaml"]})

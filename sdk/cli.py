@@ -24,6 +24,7 @@ BENCH_AREAS = {
     "core": "fewstep.bench.core:run",
     "zoo": "fewstep.distillers.bench:run",
     "kernels": "fewstep.kernels.bench:run",
+    **{name: f"fewstep.domains.{name}.bench:run" for name in DOMAINS},
 }
 
 
@@ -78,7 +79,10 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from fewstep.demo import run_demo
 
-    run_demo(domain=args.domain, out_dir=Path(args.out_dir), progress=not args.no_progress)
+    if args.domain == "toy":
+        run_demo(out_dir=Path(args.out_dir), progress=not args.no_progress, quick=args.quick)
+    else:
+        run_demo(domain=args.domain, out_dir=Path(args.out_dir), progress=not args.no_progress)
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
@@ -86,6 +90,15 @@ def _cmd_sample(args: argparse.Namespace) -> None:
 
     sample_pretrained(args.pretrained, n=args.n, nfe=args.nfe, sampler=args.sampler, seed=args.seed,
                       out=args.out, plot=args.plot)
+
+
+def _sample_domain(domain: str, argv: list[str]) -> int:
+    """``fewstep sample <domain> ...``: the domain's own sampler (structures, text, trajectories)."""
+    try:
+        entry = _load(f"fewstep.domains.{domain}.sample:main")
+    except (ImportError, AttributeError):
+        raise ConfigError(f"domain {domain!r} has no sampler yet") from None
+    return entry(argv)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -114,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("domain", nargs="?", default="toy", help="toy (default) or a domain name")
     demo.add_argument("--out-dir", default="runs/demo")
     demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument("--quick", action="store_true", help="smoke scale (seconds), same pipeline")
     demo.set_defaults(func=_cmd_demo)
-    sample = sub.add_parser("sample", help="sample a pretrained folder")
+    sample = sub.add_parser("sample", help="sample a pretrained folder (or: fewstep sample <domain> ...)")
     sample.add_argument("pretrained", help="folder written by save_pretrained / fewstep fit")
     sample.add_argument("--n", type=int, default=1000)
     sample.add_argument("--nfe", type=int, default=8)
@@ -139,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
             run_lightning(argv[1:])
             return 0
+        if len(argv) > 1 and argv[0] == "sample" and argv[1] in DOMAINS:
+            return _sample_domain(argv[1], argv[2:])
         args = build_parser().parse_args(argv)
         args.func(args)
     except FewstepError as err:

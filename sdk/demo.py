@@ -18,6 +18,7 @@ from fewstep.samplers.grids import uniform_grid
 from fewstep.samplers.ode import EulerSampler
 
 DEMO_SCALE = CoreScale(teacher_steps=1200, width=128, eval_samples=2000, mdlm_steps=0)
+QUICK_SCALE = CoreScale(teacher_steps=30, width=32, eval_samples=300, mdlm_steps=0)
 TEACHER_NFE = (1, 2, 4, 8, 100)
 
 
@@ -37,11 +38,11 @@ def _teacher_rows(data: ToyDistribution, teacher: torch.nn.Module, noise: torch.
 
 
 def _student_rows(data: ToyDistribution, teacher: torch.nn.Module, noise: torch.Tensor, reference: torch.Tensor,
-                  panels: dict[str, Any], progress: bool) -> list[dict[str, Any]]:
+                  panels: dict[str, Any], progress: bool, steps: int) -> list[dict[str, Any]]:
     from fewstep.distillers.demo import distil_demo_students
 
     rows = []
-    for method, distiller in distil_demo_students(teacher, data, progress=progress).items():
+    for method, distiller in distil_demo_students(teacher, data, steps=steps, progress=progress).items():
         for nfe in (1, 2):
             def draw(distiller=distiller, nfe=nfe):
                 with torch.no_grad():
@@ -54,8 +55,11 @@ def _student_rows(data: ToyDistribution, teacher: torch.nn.Module, noise: torch.
     return rows
 
 
-def run_demo(domain: str = "toy", out_dir: str | Path = "runs/demo", progress: bool = True) -> list[dict[str, Any]]:
-    """Trains a flow-matching teacher per dataset, distils students, prints a table, writes a figure."""
+def run_demo(domain: str = "toy", out_dir: str | Path = "runs/demo", progress: bool = True,
+             quick: bool = False) -> list[dict[str, Any]]:
+    """Trains a flow-matching teacher per dataset, distils students, prints a table, writes a figure.
+
+    ``quick`` runs the same pipeline at smoke scale (seconds; for tests)."""
     out = Path(out_dir)
     if domain != "toy":
         try:
@@ -63,16 +67,16 @@ def run_demo(domain: str = "toy", out_dir: str | Path = "runs/demo", progress: b
         except ModuleNotFoundError:
             raise ConfigError(f"no demo for domain {domain!r} yet; try 'fewstep demo' (toy data)") from None
         return module.run_demo(out_dir=out / domain, progress=progress)
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
+    scale, student_steps = (QUICK_SCALE, 5) if quick else (DEMO_SCALE, 150)
     rows: list[dict[str, Any]] = []
     for data in (GaussianMixture.ring(), Checkerboard()):
         panels: dict[str, Any] = {}
-        reference = data.sample(DEMO_SCALE.eval_samples, torch.Generator().manual_seed(10_000))
-        noise = torch.randn(DEMO_SCALE.eval_samples, data.dim, generator=torch.Generator().manual_seed(20_000))
+        reference = data.sample(scale.eval_samples, torch.Generator().manual_seed(10_000))
+        noise = torch.randn(scale.eval_samples, data.dim, generator=torch.Generator().manual_seed(20_000))
         panels[f"{data.name}\ndata"] = reference.numpy()
-        teacher = train_toy_teacher(data, DEMO_SCALE, seed=0, progress=progress)
+        teacher = train_toy_teacher(data, scale, seed=0, progress=progress)
         rows += _teacher_rows(data, teacher, noise, reference, panels)
-        rows += _student_rows(data, teacher, noise, reference, panels, progress)
+        rows += _student_rows(data, teacher, noise, reference, panels, progress, student_steps)
         figure = scatter_grid(panels, out / f"{data.name}.png", rows=2, title=f"fewstep demo: {data.name}")
         print(f"figure: {figure}")
     _print_table(rows)

@@ -131,3 +131,21 @@ def load_checkpoint_state(path: str | Path, map_location: str | torch.device = "
             f"{file}: contains pickled Python objects that fewstep will not unpickle "
             f"(only tensors and plain containers are allowed): {str(err).splitlines()[0]}"
         ) from err
+
+
+class PretrainedModel(nn.Module):
+    """An ``nn.Module`` that loads ``directory`` with :func:`from_pretrained` and forwards to it.
+
+    Lets YAML configs name a pretrained network as a class (``class_path: fewstep.hub.PretrainedModel``,
+    ``init_args: {directory: ...}``), e.g. the frozen teacher of ``fewstep distill``.
+    """
+
+    def __init__(self, directory: str) -> None:
+        super().__init__()
+        if not directory:
+            raise ConfigError("PretrainedModel needs directory=<folder written by save_pretrained or fewstep fit>")
+        self.directory = directory
+        self.model = from_pretrained(directory)
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        return self.model(*args)

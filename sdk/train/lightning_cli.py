@@ -14,18 +14,30 @@ from fewstep.errors import ConfigError
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
+def _shipped() -> dict[str, Path]:
+    """Shipped configs by name: the core's and every domain's ``configs/`` folder."""
+    import fewstep.domains
+
+    folders = [CONFIG_DIR, *(Path(p) / "*" / "configs" for p in fewstep.domains.__path__)]
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for file in sorted(Path(folder.anchor).glob(str(folder.relative_to(folder.anchor)) + "/*.yaml")):
+            found.setdefault(file.stem, file)
+    return found
+
+
 def builtin_configs() -> list[str]:
     """Names of the configs shipped with fewstep (``fewstep fit --config NAME``)."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    return sorted(_shipped())
 
 
 def resolve_config(value: str) -> str:
     """A path to a YAML file, or the name of a shipped config."""
     if Path(value).is_file():
         return value
-    candidate = CONFIG_DIR / f"{value}.yaml"
-    if candidate.is_file():
-        return str(candidate)
+    shipped = _shipped()
+    if value in shipped:
+        return str(shipped[value])
     raise ConfigError(f"--config {value!r} is neither a file nor a shipped config; shipped: {builtin_configs()}")
 
 

@@ -40,3 +40,18 @@ def test_incomplete_or_unknown_folders_are_reported(tmp_path):
         from_pretrained(tmp_path / "m")
     with pytest.raises(ConfigError, match="pretrained_init_args"):
         save_pretrained(torch.nn.Linear(2, 2), tmp_path / "lin")
+
+
+def test_cli_samples_a_pretrained_folder_and_evaluates_it(tmp_path, capsys):
+    from fewstep.cli import main
+
+    save_pretrained(TimeMLP(MLPConfig(dim=2, width=8, depth=1)), tmp_path / "m")
+    out, plot = tmp_path / "s.npy", tmp_path / "s.png"
+    assert main(["sample", str(tmp_path / "m"), "--n", "300", "--nfe", "4", "--sampler", "heun",
+                 "--out", str(out), "--plot", str(plot)]) == 0
+    assert plot.stat().st_size > 5000
+    assert main(["evaluate", str(out), "--dataset", "mixture2d"]) == 0
+    printed = capsys.readouterr().out
+    assert "sliced_w" in printed and "precision" in printed
+    assert main(["sample", str(tmp_path / "m"), "--nfe", "3", "--sampler", "heun"]) == 2
+    assert "multiple of 2" in capsys.readouterr().err

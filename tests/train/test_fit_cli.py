@@ -79,3 +79,16 @@ def test_cli_help_lists_domains_and_methods(capsys):
 def test_cli_reports_bad_config_name(capsys):
     assert main(["fit", "--config", "no_such_config"]) == 2
     assert "no_such_config" in capsys.readouterr().err
+
+
+def test_distill_trains_a_student_from_an_exported_teacher(tmp_path):
+    run_lightning([*SMALL, "trainer.max_epochs=1", f"trainer.logger.init_args.save_dir={tmp_path / 'teacher'}"])
+    teacher_dir = tmp_path / "teacher" / "lightning_logs" / "version_0" / "pretrained"
+    assert main(["distill", "--config", "toy2d_distill_sid", "data.init_args.size=1024",
+                 f"model.init_args.distiller.init_args.teacher.init_args.directory={teacher_dir}",
+                 "trainer.max_epochs=2", "trainer.log_every_n_steps=1", "trainer.enable_progress_bar=false",
+                 f"trainer.logger.init_args.save_dir={tmp_path / 'student'}"]) == 0
+    rows = list(csv.DictReader((tmp_path / "student" / "lightning_logs" / "version_0" / "metrics.csv").open()))
+    fake = [float(r["train/fake_score/loss"]) for r in rows if r.get("train/fake_score/loss")]
+    assert len(fake) == 8 and all(r.get("train/student/grad_norm") for r in rows if r.get("train/student/loss"))
+    assert sum(fake[-3:]) < sum(fake[:3])  # the fake score learns the generator's distribution

@@ -1,0 +1,15 @@
+import json
+
+from fewstep.cli import main
+
+
+def test_quick_demo_prints_a_table_and_writes_figures(tmp_path, capsys):
+    assert main(["demo", "--quick", "--no-progress", "--out-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "sliced_w" in printed and "teacher" in printed
+    rows = json.loads((tmp_path / "demo.json").read_text())
+    students = {r["method"] for r in rows if r["role"] == "student"}
+    assert len(students) >= 3
+    assert {r["nfe"] for r in rows if r["method"] == "teacher"} == {1, 2, 4, 8, 100}
+    for name in ("mixture2d.png", "checkerboard.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
