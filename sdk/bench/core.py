@@ -34,7 +34,7 @@ class CoreScale:
 
 
 QUICK = CoreScale(teacher_steps=150, width=64, eval_samples=1000, mdlm_steps=60)
-FULL = CoreScale(teacher_steps=4000, width=128, eval_samples=4000, mdlm_steps=3000)
+FULL = CoreScale(teacher_steps=3000, width=128, eval_samples=4000, mdlm_steps=3000)
 
 
 def train_toy_teacher(data: ToyDistribution, scale: CoreScale, seed: int, progress: bool) -> torch.nn.Module:

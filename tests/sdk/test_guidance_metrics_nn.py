@@ -87,7 +87,7 @@ def test_ema_schedules_and_update():
     assert ema_decay("power", 1) == 0.0 and 0.0 < ema_decay("power", 100) < ema_decay("power", 1000) < 1
     assert ema_decay("half_life", 5, half_life_samples=1000, batch_size=1000) == 0.5
     model = torch.nn.Linear(2, 2)
-    ema = EMA(model, beta=0.5)
+    ema = EMA(model, beta=0.5, warmup=False)
     with torch.no_grad():
         target = model.weight.clone() + 1.0
         model.weight.add_(1.0)
@@ -111,3 +111,17 @@ def test_kernel_backend_is_one_switch_with_equal_outputs_and_jvp():
     _, jvp_fused = torch.func.jvp(lambda v: fused(v, c), (x,), (dx,))
     _, jvp_math = torch.func.jvp(lambda v: math(v, c), (x,), (dx,))
     torch.testing.assert_close(jvp_fused, jvp_math, atol=1e-4, rtol=1e-4)
+
+
+def test_ema_warmup_forgets_the_initial_weights():
+    model = torch.nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.zero_()
+    plain, warm = EMA(model, beta=0.999, warmup=False), EMA(model, beta=0.999)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    for _ in range(2000):
+        plain.update(model)
+        warm.update(model)
+    assert abs(plain.shadow.weight.mean().item() - (1 - 0.999**2000)) < 1e-4  # 13.5% of the init remains
+    assert warm.shadow.weight.mean().item() > 0.9999
