@@ -24,17 +24,18 @@ class EDMPreconditioner(nn.Module):
         self.path = path
         self.sigma_data = check_positive("sigma_data", sigma_data)
 
-    def scalings(self, t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """(1 / alpha, c_skip, c_out, c_in, c_noise) at t (b,), float64."""
-        c = self.path.coefficients(check_time(t).double())
-        s = c.sigma / c.alpha
+    def skip_and_out(self, s: Tensor) -> tuple[Tensor, Tensor]:
+        """(c_skip, c_out) at VE noise level s (float64)."""
         sd2 = self.sigma_data**2
-        root = (s**2 + sd2).sqrt()
-        return 1 / c.alpha, sd2 / (s**2 + sd2), s * self.sigma_data / root, 1 / root, s.log() / 4
+        return sd2 / (s**2 + sd2), s * self.sigma_data / (s**2 + sd2).sqrt()
 
     def forward(self, x_t: Tensor, t: Tensor, **cond: Tensor) -> Tensor:
         t_b = check_time(t, batch=x_t.shape[0])
-        inv_a, c_skip, c_out, c_in, c_noise = self.scalings(t_b)
-        x_ve = broadcast_like(inv_a, x_t) * x_t.double()
-        f = self.backbone((broadcast_like(c_in, x_t) * x_ve).to(x_t.dtype), c_noise.to(torch.float32), **cond)
+        c = self.path.coefficients(t_b.double())
+        s = c.sigma / c.alpha
+        c_skip, c_out = self.skip_and_out(s)
+        c_in = 1 / (s**2 + self.sigma_data**2).sqrt()
+        c_noise = (s.clamp_min(1e-12).log() / 4).to(torch.float32)
+        x_ve = broadcast_like(1 / c.alpha, x_t) * x_t.double()
+        f = self.backbone((broadcast_like(c_in, x_t) * x_ve).to(x_t.dtype), c_noise, **cond)
         return (broadcast_like(c_skip, x_t) * x_ve + broadcast_like(c_out, x_t) * f.double()).to(x_t.dtype)

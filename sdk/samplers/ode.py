@@ -5,12 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from fewstep.checks import check_tensor, check_time_grid
-from fewstep.samplers.base import Model, SampleOutput
-
-
-def _timesteps(x: Tensor, t: Tensor) -> Tensor:
-    return t.to(device=x.device, dtype=x.dtype).expand(x.shape[0])
+from fewstep.samplers.base import Model, SampleOutput, evaluate, integrate
 
 
 class EulerSampler:
@@ -21,16 +16,10 @@ class EulerSampler:
 
     def sample(self, model: Model, noise: Tensor, t_grid: Tensor, *, keep_trajectory: bool = False,
                generator: torch.Generator | None = None) -> SampleOutput:
-        check_tensor("noise", noise, min_ndim=1, floating=True)
-        check_time_grid(t_grid)
-        x = noise.double()
-        trajectory = []
-        for t_cur, t_next in zip(t_grid[:-1], t_grid[1:]):
-            d_cur = model(x.to(noise.dtype), _timesteps(noise, t_cur)).double()
-            x = x + (t_next - t_cur).item() * d_cur
-            if keep_trajectory:
-                trajectory.append(x.to(noise.dtype))
-        return SampleOutput(x0=x.to(noise.dtype), nfe=len(t_grid) - 1, trajectory=tuple(trajectory))
+        def step(x: Tensor, t_cur: Tensor, t_next: Tensor) -> Tensor:
+            return x + (t_next - t_cur).item() * evaluate(model, x, t_cur, noise.dtype)
+
+        return integrate(noise, t_grid, step, nfe_per_step=1, keep_trajectory=keep_trajectory)
 
 
 class HeunSampler:
@@ -42,16 +31,10 @@ class HeunSampler:
 
     def sample(self, model: Model, noise: Tensor, t_grid: Tensor, *, keep_trajectory: bool = False,
                generator: torch.Generator | None = None) -> SampleOutput:
-        check_tensor("noise", noise, min_ndim=1, floating=True)
-        check_time_grid(t_grid)
-        x = noise.double()
-        trajectory = []
-        for t_cur, t_next in zip(t_grid[:-1], t_grid[1:]):
+        def step(x: Tensor, t_cur: Tensor, t_next: Tensor) -> Tensor:
             h = (t_next - t_cur).item()
-            d_cur = model(x.to(noise.dtype), _timesteps(noise, t_cur)).double()
-            x_euler = x + h * d_cur
-            d_next = model(x_euler.to(noise.dtype), _timesteps(noise, t_next)).double()
-            x = x + h * 0.5 * (d_cur + d_next)
-            if keep_trajectory:
-                trajectory.append(x.to(noise.dtype))
-        return SampleOutput(x0=x.to(noise.dtype), nfe=2 * (len(t_grid) - 1), trajectory=tuple(trajectory))
+            d_cur = evaluate(model, x, t_cur, noise.dtype)
+            d_next = evaluate(model, x + h * d_cur, t_next, noise.dtype)
+            return x + h * 0.5 * (d_cur + d_next)
+
+        return integrate(noise, t_grid, step, nfe_per_step=2, keep_trajectory=keep_trajectory)

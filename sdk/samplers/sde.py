@@ -7,10 +7,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from fewstep.checks import check_positive, check_tensor, check_time_grid
+from fewstep.checks import check_positive
 from fewstep.parametrizations.convert import Prediction, convert_prediction
 from fewstep.paths.base import GaussianPath
-from fewstep.samplers.base import Model, SampleOutput
+from fewstep.samplers.base import Model, SampleOutput, integrate
 
 
 def proteina_diffusion(t: Tensor) -> Tensor:
@@ -40,25 +40,19 @@ class SDESampler:
 
     def sample(self, model: Model, noise: Tensor, t_grid: Tensor, *, keep_trajectory: bool = False,
                generator: torch.Generator | None = None) -> SampleOutput:
-        check_tensor("noise", noise, min_ndim=1, floating=True)
-        check_time_grid(t_grid)
-        x = noise.double()
-        trajectory = []
-        for t_cur, t_next in zip(t_grid[:-1], t_grid[1:]):
+        def step(x: Tensor, t_cur: Tensor, t_next: Tensor) -> Tensor:
             h = (t_cur - t_next).item()
             t_b = t_cur.to(noise).expand(noise.shape[0])
             x_in = x.to(noise.dtype)
             pred = model(x_in, t_b)
             v = convert_prediction(pred, source=self.prediction, target=Prediction.VELOCITY, x_t=x_in, t=t_b,
                                    path=self.path).double()
-            x_next = x - h * v
-            if t_cur.item() > self.ode_below and t_cur.item() < 1.0:
-                score = convert_prediction(pred, source=self.prediction, target=Prediction.SCORE, x_t=x_in,
-                                           t=t_b, path=self.path).double()
-                g = float(self.diffusion(t_cur.double()))
-                z = torch.randn(noise.shape, generator=generator, device=noise.device, dtype=torch.float64)
-                x_next = x_next + h * g * score + (2 * g * self.gamma * h) ** 0.5 * z
-            x = x_next
-            if keep_trajectory:
-                trajectory.append(x.to(noise.dtype))
-        return SampleOutput(x0=x.to(noise.dtype), nfe=len(t_grid) - 1, trajectory=tuple(trajectory))
+            if not self.ode_below < t_cur.item() < 1.0:
+                return x - h * v
+            score = convert_prediction(pred, source=self.prediction, target=Prediction.SCORE, x_t=x_in, t=t_b,
+                                       path=self.path).double()
+            g = float(self.diffusion(t_cur.double()))
+            z = torch.randn(noise.shape, generator=generator, device=noise.device, dtype=torch.float64)
+            return x - h * v + h * g * score + (2 * g * self.gamma * h) ** 0.5 * z
+
+        return integrate(noise, t_grid, step, nfe_per_step=1, keep_trajectory=keep_trajectory)
