@@ -8,7 +8,6 @@ Driving" (arXiv:2503.05689). Time convention: t = 0 data (the action chunk), t =
 from fewstep.domains.robotics.composition import ComposedPolicy, check_composable, simplex_grid
 from fewstep.domains.robotics.config import Backbone, PolicyConfig, PolicyKind
 from fewstep.domains.robotics.data import ChunkDataset, Demonstrations, load_demonstrations
-from fewstep.domains.robotics.ddpm import DDIMSampler, EpsilonMatching
 from fewstep.domains.robotics.envs.driving import Scene, driving_dataset, make_scene, render_bev
 from fewstep.domains.robotics.envs.navigation import (
     NavigationConfig,
@@ -41,9 +40,7 @@ __all__ = [
     "ChunkDataset",
     "ChunkPolicyModel",
     "ComposedPolicy",
-    "DDIMSampler",
     "Demonstrations",
-    "EpsilonMatching",
     "ExportablePolicy",
     "GoalFlow",
     "GoalFlowPlan",

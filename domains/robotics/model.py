@@ -9,16 +9,17 @@ from torch import Tensor, nn
 
 from fewstep.domains.robotics.backbones import ChunkDenoiser
 from fewstep.domains.robotics.config import PolicyConfig, PolicyKind
-from fewstep.domains.robotics.ddpm import DDPM_T_MAX, DDIMSampler
 from fewstep.domains.robotics.encoders import ObservationEncoder
 from fewstep.domains.robotics.normalization import MinMaxNormalizer
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.hub import register_pretrained
+from fewstep.objectives.epsilon import DDPM_T_MAX
 from fewstep.parametrizations.convert import Prediction
 from fewstep.paths.base import GaussianPath
 from fewstep.paths.cosine import CosinePath
 from fewstep.paths.linear import LinearPath
 from fewstep.samplers.base import Model
+from fewstep.samplers.ddim import DDIMSampler
 from fewstep.samplers.grids import uniform_grid
 from fewstep.samplers.ode import EulerSampler
 

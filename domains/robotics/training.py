@@ -9,11 +9,11 @@ from torch import Tensor, nn
 
 from fewstep.domains.robotics.config import PolicyConfig, PolicyKind
 from fewstep.domains.robotics.data import ChunkDataset
-from fewstep.domains.robotics.ddpm import EpsilonMatching
 from fewstep.domains.robotics.goalflow.scorer import GoalScorer, GoalScorerConfig
 from fewstep.domains.robotics.model import ChunkPolicyModel
 from fewstep.errors import ConfigError, DataError
 from fewstep.objectives.base import ObjectiveOutput
+from fewstep.objectives.epsilon import EpsilonMatching
 from fewstep.objectives.flow_matching import FlowMatching
 from fewstep.train.loops import fit_teacher
 

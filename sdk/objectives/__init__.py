@@ -2,6 +2,7 @@
 
 from fewstep.objectives.base import ObjectiveOutput
 from fewstep.objectives.dsm import DenoisingScoreMatching
+from fewstep.objectives.epsilon import DDPM_T_MAX, EpsilonMatching
 from fewstep.objectives.flow_matching import FlowMatching
 from fewstep.objectives.masked import MaskedDiffusionLoss
 from fewstep.objectives.time_sampling import (
@@ -13,6 +14,8 @@ from fewstep.objectives.time_sampling import (
 )
 
 __all__ = [
+    "DDPM_T_MAX",
+    "EpsilonMatching",
     "BetaMixtureTime",
     "DenoisingScoreMatching",
     "FlowMatching",

@@ -2,6 +2,7 @@
 
 from fewstep.samplers.base import Model, SampleOutput
 from fewstep.samplers.consistency import ConsistencySampler
+from fewstep.samplers.ddim import DDIMSampler
 from fewstep.samplers.dpm_solver import DPMSolverPP2M
 from fewstep.samplers.grids import log_grid, shifted_grid, uniform_grid
 from fewstep.samplers.masked import MaskedAncestralSampler, gumbel_argmax, subs_log_probs
@@ -10,6 +11,7 @@ from fewstep.samplers.sde import SDESampler, proteina_diffusion
 
 __all__ = [
     "ConsistencySampler",
+    "DDIMSampler",
     "DPMSolverPP2M",
     "EulerSampler",
     "HeunSampler",

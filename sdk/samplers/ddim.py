@@ -1,48 +1,17 @@
-"""DDPM / DDIM on a variance-preserving path: the epsilon loss and the ancestral sampler.
-
-The core has flow matching, EDM denoising score matching and ODE/SDE samplers, but neither the plain
-epsilon loss nor the DDIM update of Diffusion Policy; both live here until the core adopts them.
-"""
+"""DDPM / DDIM sampling with an epsilon-predicting model on a variance-preserving path."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from fewstep.checks import check_positive, check_tensor, check_time_grid
 from fewstep.errors import ConfigError
-from fewstep.objectives.base import ObjectiveOutput
-from fewstep.objectives.time_sampling import TimeSampler, UniformTime
+from fewstep.objectives.epsilon import DDPM_T_MAX
 from fewstep.paths.base import GaussianPath
 from fewstep.samplers.base import Model, SampleOutput
-
-#: The last training / first sampling time of DDPM policies: alpha(0.995) = 0.0079 on the cosine path,
-#: which plays the role of DDPM's clipped beta_max (the prior N(0, I) is exact to 6e-5 there).
-DDPM_T_MAX = 0.995
-
-
-class EpsilonMatching:
-    r"""L_simple = E_{t, x0, eps} || eps_theta(alpha_t x0 + sigma_t eps, t) - eps ||^2.
-
-    Ho et al. 2020, "Denoising Diffusion Probabilistic Models" (arXiv:2006.11239), Eq. 14, in continuous
-    time t ~ U[0, t_max] on a Gaussian path. Per-sample loss is the mean over data dimensions.
-    x0: (b, ...); cond: keyword tensors passed to ``model(x_t, t, **cond)``.
-    """
-
-    def __init__(self, path: GaussianPath, time_sampler: TimeSampler | None = None) -> None:
-        self.path = path
-        self.time_sampler = time_sampler or UniformTime(0.0, DDPM_T_MAX)
-
-    def __call__(self, model: nn.Module, x0: Tensor, *, generator: torch.Generator | None = None,
-                 **cond: Tensor) -> ObjectiveOutput:
-        check_tensor("x0", x0, min_ndim=2, floating=True)
-        t_b = self.time_sampler(x0.shape[0], generator=generator, device=x0.device).to(x0.dtype)
-        eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-        per_sample = (model(self.path.sample(x0, eps, t_b).x_t, t_b, **cond) - eps).square().flatten(1).mean(1)
-        loss = per_sample.mean()
-        return ObjectiveOutput(loss=loss, per_sample=per_sample, metrics={"eps_loss": loss.detach()})
 
 
 class DDIMSampler:
