@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -139,11 +140,17 @@ FULL_GPU = BenchSizes(10, 8, 64, (16, 1024, 2), ((12, 48, 80), (6, 8, 8), (1, 3,
 
 
 def run(quick: bool = True, device: torch.device | str | None = None, seed: int = 0,
-        sizes: BenchSizes | None = None) -> list[dict[str, Any]]:
+        sizes: BenchSizes | None = None, progress: bool = True) -> list[dict[str, Any]]:
     """Benchmarks every op; ``quick`` is a smoke-scale run (seconds on two CPU cores).
 
-    ``sizes`` overrides the scale (QUICK, FULL_CPU or FULL_GPU by default).
+    ``sizes`` overrides the scale (QUICK, FULL_CPU or FULL_GPU by default); ``progress`` names each op
+    on stderr as it starts.
     """
+
+    def announce(op: str) -> None:
+        if progress:
+            print(f"bench kernels: {op}", file=sys.stderr, flush=True)
+
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     gpu = dev.type == "cuda"
     dtype = torch.bfloat16 if gpu else torch.float32
@@ -156,16 +163,19 @@ def run(quick: bool = True, device: torch.device | str | None = None, seed: int 
     def rand(*shape: int) -> Tensor:
         return torch.randn(*shape, device=dev, dtype=dtype)
 
+    announce("tile_attention")
     kw_tile = {"frames": frames, "tokens_per_frame": tpf, "global_frames": n_global}
     rows += _sparse_rows("tile_attention", rand(1, heads, frames * tpf, head_dim),
                          tile_mask_mod(frames, tpf, n_global), tile_density(frames, n_global), tile_attention,
                          tile_attention_reference, kw_tile, repeats)
+    announce("sliding_tile_attention")
     kw_sta = {"grid": grid, "tile": tile, "window": window}
     density = sta_layout(grid, tile, window, 0, 64, torch.device("cpu")).density
     rows += _sparse_rows("sliding_tile_attention", rand(1, heads, math.prod(grid), head_dim),
                          sta_mask_mod(grid, tile, window), density, sliding_tile_attention,
                          sliding_tile_attention_reference, kw_sta, repeats)
 
+    announce("jvp_attention")
     for s in cfg.jvp_tokens:
         q, k, v, tq, tk, tv = (rand(1, heads, s, head_dim) for _ in range(6))
         reference = jvp_attention_reference(*(x.float() for x in (q, k, v, tq, tk, tv)))
@@ -188,6 +198,7 @@ def run(quick: bool = True, device: torch.device | str | None = None, seed: int 
         shape = f"1x{heads}x{s}x{head_dim}"
         rows += _rows("jvp_attention", shape, 1.0, impls, reference, dev, dtype, repeats)
 
+    announce("adaln_modulate")
     n_tok, width = cfg.adaln
     x, shift, scale = rand(2, n_tok, width), rand(2, width), rand(2, width)
     reference = adaln_modulate_reference(x.float(), shift.float(), scale.float())

@@ -65,7 +65,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
         torch.set_num_threads(args.threads)
     rows = _load(areas[args.area])(quick=args.quick, progress=not args.no_progress)
-    validate_rows(rows)
+    validate_rows(args.area, rows)
     command = "fewstep bench " + args.area + (" --quick" if args.quick else "")
     command += f" --threads {args.threads}" if args.threads is not None else ""
     results = make_results(args.area, rows, command)

@@ -12,6 +12,8 @@ import torch
 from fewstep.errors import DataError
 
 REQUIRED_ROW_KEYS = ("method", "role", "nfe", "seconds_per_sample", "seed")
+#: kernel tables compare implementations of one op, not generative models (kernels issue, acceptance 2)
+KERNEL_ROW_KEYS = ("op", "impl", "shape", "density", "ms", "peak_mb", "max_abs_err")
 ROLES = ("teacher", "student", "baseline")
 
 
@@ -30,12 +32,13 @@ def device_name() -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def validate_rows(rows: list[dict[str, Any]], required: tuple[str, ...] = REQUIRED_ROW_KEYS) -> None:
-    """Every row carries the DESIGN.md keys and a known role."""
+def validate_rows(area: str, rows: list[dict[str, Any]]) -> None:
+    """Every row carries the DESIGN.md keys of its area (kernel rows: op, impl, ...) and a known role."""
+    required = KERNEL_ROW_KEYS if area == "kernels" else REQUIRED_ROW_KEYS
     for i, row in enumerate(rows):
         missing = [k for k in required if k not in row]
         if missing:
-            raise DataError(f"benchmark row {i} ({row.get('method')}) lacks {missing}")
+            raise DataError(f"{area} benchmark row {i} ({row.get('method') or row.get('op')}) lacks {missing}")
         if "role" in row and row["role"] not in ROLES:
             raise DataError(f"benchmark row {i}: role must be one of {ROLES}, got {row['role']!r}")
 
