@@ -1,0 +1,73 @@
+"""``fewstep bench language [--quick]``: teacher vs DiDi-Instruct (and ablations) on the synthetic
+language (exact oracle perplexity, validity) and on the text corpus (judge-proxy perplexity).
+
+Rows: ``dataset`` (synthetic | text), ``method``, ``role``, ``nfe`` (sampling steps, the paper's NFE),
+``model_calls`` (network evaluations per sequence after caching), ``ppl``, ``entropy``, ``valid``,
+``seconds_per_sample``, ``seed``. The teacher is sampled at the paper's NFE grid; a second sampling seed of
+the teacher at 256 NFE (the acceptance target) is the noise floor (role ``baseline``). The ablations
+(``didi_no_intermediate``, ``didi_no_grouped``) run on the synthetic language at full scale.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+from tqdm.auto import tqdm
+
+from fewstep.domains.language.pipeline import (
+    LanguageScale,
+    Variant,
+    distill,
+    evaluate,
+    fit_judge,
+    fit_language_teacher,
+    load_data,
+    timed_samples,
+)
+
+DATASETS = ("synthetic", "text")
+
+
+def _row(dataset: str, method: str, role: str, nfe: int, calls: int, metrics: dict, sps: float, seed: int) -> dict:
+    return {"dataset": dataset, "method": method, "role": role, "nfe": nfe, "model_calls": calls, **metrics,
+            "seconds_per_sample": sps, "seed": seed}
+
+
+def run_dataset(dataset: str, scale: LanguageScale, variants: tuple[Variant, ...], progress: bool = True,
+                seed: int = 0) -> list[dict]:
+    """All rows of one dataset: teacher at ``scale.teacher_nfe``, each variant at ``scale.student_nfe``."""
+    data = load_data(dataset, scale, seed)
+    teacher, path = fit_language_teacher(data, scale, seed, progress)
+    judge = fit_judge(data, scale, seed, progress) if data.oracle is None else None
+    n, length, rows = scale.eval_samples, scale.seq_len, []
+    for nfe in tqdm(scale.teacher_nfe, desc=f"{dataset} teacher eval", disable=not progress):
+        x, sps, calls = timed_samples(teacher, path, n, length, nfe, seed + 1)
+        rows.append(_row(dataset, "teacher", "teacher", nfe, calls, evaluate(x, data, judge), sps, seed + 1))
+    top = 256 if 256 in scale.teacher_nfe else max(scale.teacher_nfe)  # the acceptance target
+    x, sps, calls = timed_samples(teacher, path, n, length, top, seed + 2)
+    rows.append(_row(dataset, "teacher_seed2", "baseline", top, calls, evaluate(x, data, judge), sps, seed + 2))
+    bank, _, _ = timed_samples(teacher, path, scale.bank_size, length, scale.bank_nfe, seed + 3)
+    for variant in variants:
+        didi = distill(teacher, path, bank, scale, variant, seed, progress)
+        for nfe in scale.student_nfe:
+            x, sps, calls = timed_samples(didi.ema.shadow, path, n, length, nfe, seed + 1)
+            rows.append(_row(dataset, variant.value, "student", nfe, calls, evaluate(x, data, judge), sps, seed + 1))
+    return rows
+
+
+def run(quick: bool, progress: bool = True) -> list[dict]:
+    """The language results table; ``quick`` is the smoke scale (FEWSTEP_TINY=1 shrinks it further)."""
+    torch.set_num_threads(1)  # small models on a shared CPU: one thread is fastest
+    name = "tiny" if os.environ.get("FEWSTEP_TINY") else ("quick" if quick else "full")
+    scale = LanguageScale.named(name)
+    rows: list[dict] = []
+    for dataset in DATASETS:
+        # the ablations run on the synthetic language, where the oracle perplexity is exact
+        variants = tuple(Variant) if dataset == "synthetic" and not quick else (Variant.DIDI,)
+        start = time.perf_counter()
+        rows += run_dataset(dataset, scale, variants, progress)
+        if progress:
+            print(f"[language bench] {dataset}: {time.perf_counter() - start:.0f} s")
+    return rows

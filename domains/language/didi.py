@@ -1,0 +1,169 @@
+r"""DiDi-Instruct: distils an MDLM teacher into a few-step student by integral-KL minimisation.
+
+Zheng et al. 2025, "Ultra-Fast Language Generation via Discrete Diffusion Divergence Instruct"
+(DiDi-Instruct, arXiv:2509.25035). The student p_nu starts as a copy of the teacher p_theta and is updated
+with the core score-function gradient (:mod:`fewstep.distillers.discrete`, Eq. 9-11)
+
+.. math:: \nabla_\nu \int \omega(t)\, KL(q_{\nu,t} \| q_{\theta,t})\, dt
+          \approx -E[\omega(\tau)\, A(z_\tau)\, \nabla_\nu \log p_\nu(x)]
+
+where the reward R = log q_theta / q_nu of the corrupted sample comes from the :class:`Discriminator`,
+A is R normalised within groups of G samples (grouped reward normalisation), and
+log p_nu(x) ~ log P(z_tau | m) + log P(x | z_tau) is the log-likelihood of the student's two-step
+generation m -> z_tau -> x (intermediate-state matching / score decomposition, Sec. 3.3); the
+discriminator corrupts x at the same tau (coupled time). Regularisers: + kl_weight KL(p_theta || p_nu)
+per generation step and - entropy_weight H(p_nu). Sampling uses the EMA student with the core ancestral
+sampler. Shapes: sequences (b, n) long, log-probabilities (b, n, V), rewards and times (b,).
+Time convention: t = 0 data, t = 1 fully masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from fewstep.distillers.base import Distiller, Update, check_nfe, trainable_copy
+from fewstep.distillers.discrete import (
+    density_ratio_reward,
+    discriminator_loss,
+    grouped_advantage,
+    integral_kl_loss,
+    time_weight,
+)
+from fewstep.domains.language.discriminator import Discriminator
+from fewstep.domains.language.regularisers import masked_entropy, masked_kl
+from fewstep.domains.language.teacher import sample_mdlm
+from fewstep.errors import ConfigError
+from fewstep.hub import PretrainedModel
+from fewstep.nn import EMA
+from fewstep.objectives.base import ObjectiveOutput
+from fewstep.paths import MaskedPath
+from fewstep.samplers.base import SampleOutput
+from fewstep.samplers.masked import gumbel_argmax, subs_log_probs
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A student generation: x (b, n) tokens, log_p (b,) its log-likelihood per token (differentiable),
+    tau (b,) the coupled time, and the regularisers (scalars) of its steps."""
+
+    x: Tensor
+    log_p: Tensor
+    tau: Tensor
+    kl: Tensor
+    entropy: Tensor
+
+
+class DiDiInstruct(Distiller):
+    """The DiDi-Instruct distiller over a frozen MDLM ``teacher`` (a core ``TokenTransformer``, or a
+    ``PretrainedModel`` folder holding one).
+
+    ``x0`` handed to :meth:`loss` is the "real" batch (b, n): teacher samples (the paper) or data.
+    ``intermediate=False`` is the one-step ablation (m -> x, discriminator time drawn independently);
+    ``grouped=False`` uses the raw clipped reward instead of the grouped advantage.
+    """
+
+    def __init__(self, teacher: nn.Module, path: MaskedPath, group_size: int = 4, intermediate: bool = True,
+                 grouped: bool = True, tau_beta: tuple[int, int] = (2, 2), kl_weight: float = 0.01,
+                 entropy_weight: float = 0.02, smoothing: float = 0.1, disc_blocks: int = 2,
+                 ema_beta: float = 0.999) -> None:
+        if isinstance(teacher, PretrainedModel):  # a folder named in a YAML config
+            teacher = teacher.model
+        super().__init__(teacher, path)  # type: ignore[arg-type]  # the core base is typed for Gaussian paths
+        if group_size < 2:
+            raise ConfigError(f"group_size must be >= 2, got {group_size}")
+        self.student = trainable_copy(teacher)
+        self.discriminator = Discriminator.from_teacher(teacher, disc_blocks)
+        self.ema = EMA(self.student, beta=ema_beta)
+        self.group_size, self.intermediate, self.grouped = group_size, intermediate, grouped
+        if len(tau_beta) != 2 or any(not isinstance(v, int) or v < 1 for v in tau_beta):
+            raise ConfigError(f"tau_beta must be two positive ints (a, c), got {tau_beta!r}")
+        self.tau_beta = (int(tau_beta[0]), int(tau_beta[1]))
+        self.kl_weight, self.entropy_weight, self.smoothing = kl_weight, entropy_weight, smoothing
+
+    def trainable(self) -> dict[str, nn.Module]:
+        return {"student": self.student, "discriminator": self.discriminator}
+
+    def updates(self) -> list[Update]:
+        return [Update("discriminator"), Update("student")]
+
+    def after_update(self, network: str, step: int) -> None:
+        if network == "student":
+            self.ema.update(self.student)
+
+    def _times(self, b: int, generator: torch.Generator | None) -> Tensor:
+        """tau (b,) ~ Beta(a, c), shared within each group of ``group_size``, clamped to [0.02, 0.98].
+
+        For integer (a, c), Beta(a, c) is the a-th smallest of a + c - 1 uniforms (drawn with ``generator``).
+        """
+        a, c = self.tau_beta
+        groups = -(-b // self.group_size)
+        u = torch.rand(groups, a + c - 1, generator=generator, dtype=torch.float64).sort(dim=1).values
+        return u[:, a - 1].clamp(0.02, 0.98).repeat_interleave(self.group_size)[:b].float()
+
+    def rollout(self, b: int, seq_len: int, generator: torch.Generator | None) -> Rollout:
+        """Student generation with gradients through log p_nu(x) (b,) (per token)."""
+        path, mask = self.path, self.path.mask_id
+        m = path.prior((b, seq_len), device=self.path_device)
+        ones = torch.ones(b, device=m.device)
+        lp1 = subs_log_probs(self.student(m, ones), m, mask)
+        kl = masked_kl(self._teacher_log_probs(m, ones), lp1, m == mask)
+        x1 = gumbel_argmax(lp1.detach(), generator)
+        tau = self._times(b, generator).to(m.device)
+        if not self.intermediate:  # one-step generation; tau only sets the discriminator's (uncoupled) time
+            log_p = lp1.gather(-1, x1.unsqueeze(-1)).squeeze(-1).mean(dim=1)
+            return Rollout(x1, log_p, tau, kl, masked_entropy(lp1, m == mask))
+        z_tau = path.sample(x1, tau, generator=generator)
+        keep = ~z_tau.masked
+        lp2 = subs_log_probs(self.student(z_tau.z_t, tau), z_tau.z_t, mask)
+        kl = kl + masked_kl(self._teacher_log_probs(z_tau.z_t, tau), lp2, z_tau.masked)
+        x = torch.where(keep, x1, gumbel_argmax(lp2.detach(), generator))
+        tok1 = lp1.gather(-1, x1.unsqueeze(-1)).squeeze(-1)
+        tok2 = lp2.gather(-1, x.unsqueeze(-1)).squeeze(-1)
+        log_p = torch.where(keep, tok1, tok2).mean(dim=1)
+        entropy = 0.5 * (masked_entropy(lp1, m == mask) + masked_entropy(lp2, z_tau.masked))
+        return Rollout(x, log_p, tau, kl, entropy)
+
+    @torch.no_grad()
+    def _teacher_log_probs(self, z: Tensor, t: Tensor) -> Tensor:
+        return subs_log_probs(self.teacher(z, t), z, self.path.mask_id)
+
+    @property
+    def path_device(self) -> torch.device:
+        return next(self.student.parameters()).device
+
+    def loss(self, network: str, x0: Tensor | None, step: int, generator: torch.Generator | None) -> ObjectiveOutput:
+        self._check_network(network)
+        if x0 is None or x0.ndim != 2 or x0.is_floating_point():
+            raise ConfigError("DiDiInstruct needs a (b, n) integer batch of real (teacher or data) sequences")
+        b, n = x0.shape
+        if network == "discriminator":
+            with torch.no_grad():
+                fake = self.rollout(b, n, generator)
+            real_z = self.path.sample(x0, fake.tau, generator=generator)
+            fake_z = self.path.sample(fake.x, fake.tau, generator=generator)
+            logits = self.discriminator(torch.cat([real_z.z_t, fake_z.z_t]), torch.cat([fake.tau, fake.tau]))
+            real_l, fake_l = logits[:b], logits[b:]
+            loss = discriminator_loss(real_l, fake_l, real_z.masked, fake_z.masked, self.smoothing)
+            acc = 0.5 * ((real_l > 0)[real_z.masked].float().mean() + (fake_l < 0)[fake_z.masked].float().mean())
+            return ObjectiveOutput(loss=loss, per_sample=loss.expand(b), metrics={"accuracy": acc.detach()})
+        if b % self.group_size:
+            raise ConfigError(f"batch size {b} must be a multiple of group_size {self.group_size}")
+        roll = self.rollout(b, n, generator)
+        with torch.no_grad():
+            z = self.path.sample(roll.x, roll.tau, generator=generator)
+            reward = density_ratio_reward(self.discriminator(z.z_t, roll.tau), z.masked)
+            adv = grouped_advantage(reward, self.group_size) if self.grouped else reward.clamp(-3, 3)
+        ikl = integral_kl_loss(roll.log_p, adv, time_weight(self.path, roll.tau.double()).float())
+        loss = ikl + self.kl_weight * roll.kl - self.entropy_weight * roll.entropy
+        return ObjectiveOutput(loss=loss, per_sample=loss.detach().expand(b),
+                               metrics={"reward": reward.mean(), "kl": roll.kl.detach(),
+                                        "entropy": roll.entropy.detach(), "ikl": ikl.detach()})
+
+    @torch.no_grad()
+    def generate(self, noise: Tensor, nfe: int, generator: torch.Generator | None = None) -> SampleOutput:
+        """Samples (b, n) with ``nfe`` ancestral steps of the EMA student from ``noise`` (the masked prior)."""
+        b, n = noise.shape
+        return sample_mdlm(self.ema.shadow, self.path, b, n, check_nfe(nfe), generator=generator)

@@ -1,0 +1,77 @@
+"""DiDi-Instruct: grouped normalisation, the discriminator's density ratio, regularisers, one training step."""
+
+import math
+
+import pytest
+import torch
+
+from fewstep.distillers.discrete import discriminator_loss, grouped_advantage
+from fewstep.distillers.training import distillation_step, make_optimizers
+from fewstep.domains.language import DiDiInstruct, Discriminator, build_teacher, masked_entropy, masked_kl
+from fewstep.errors import ConfigError
+
+
+def test_grouped_normalisation_has_zero_mean_and_unit_spread_per_group():
+    rewards = torch.randn(32, dtype=torch.float64) * 5 + 3
+    adv = grouped_advantage(rewards, group_size=4, clip=100.0).reshape(8, 4)
+    torch.testing.assert_close(adv.mean(dim=1), torch.zeros(8, dtype=torch.float64), atol=1e-9, rtol=0)
+    torch.testing.assert_close(adv.std(dim=1), torch.ones(8, dtype=torch.float64), atol=1e-6, rtol=0)
+
+
+def test_discriminator_optimum_recovers_the_log_density_ratio():
+    """Exact populations (token counts proportional to p and q): the BCE optimum is logit = log p / q."""
+    torch.manual_seed(0)
+    counts_p, counts_q = torch.tensor([40, 30, 15, 10, 5]), torch.tensor([10, 15, 20, 25, 30])
+    model, _ = build_teacher(5, 1, width=16, depth=1, heads=2)
+    disc = Discriminator.from_teacher(model, trainable_blocks=1)
+    real = torch.arange(5).repeat_interleave(counts_p)[:, None]  # (100, 1): one token per sequence
+    fake = torch.arange(5).repeat_interleave(counts_q)[:, None]
+    everywhere = torch.ones(100, 1, dtype=torch.bool)
+    opt = torch.optim.Adam([w for w in disc.parameters() if w.requires_grad], lr=5e-2)
+    for _ in range(60):
+        loss = discriminator_loss(disc(real, torch.zeros(100)), disc(fake, torch.zeros(100)), everywhere,
+                                  everywhere, smoothing=0.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    logits = disc(torch.arange(5)[:, None], torch.zeros(5))[:, 0].detach()
+    torch.testing.assert_close(logits, (counts_p / counts_q).log().float(), atol=0.1, rtol=0)
+
+
+def test_regularisers_vanish_and_peak_where_expected():
+    lp = torch.randn(2, 3, 5).log_softmax(-1)
+    masked = torch.ones(2, 3, dtype=torch.bool)
+    assert masked_kl(lp, lp, masked).abs() < 1e-6
+    uniform = torch.full((2, 3, 5), -math.log(5))
+    assert math.isclose(masked_entropy(uniform, masked).item(), math.log(5), rel_tol=1e-6)
+    with_inf = lp.clone()
+    with_inf[..., -1] = float("-inf")
+    student = with_inf.clone().requires_grad_(True)
+    masked_kl(with_inf, student, masked).backward()
+    assert torch.isfinite(student.grad).all()
+
+
+@pytest.mark.parametrize("intermediate,grouped", [(True, True), (False, True), (True, False)])
+def test_one_didi_step_updates_student_and_discriminator(intermediate, grouped):
+    torch.manual_seed(0)
+    model, path = build_teacher(6, 8, width=16, depth=2, heads=2)
+    didi = DiDiInstruct(model, path, intermediate=intermediate, grouped=grouped, disc_blocks=1)
+    before = {k: v.clone() for k, v in didi.student.state_dict().items()}
+    real = torch.randint(6, (8, 8))
+    opts = make_optimizers(didi, {"student": 1e-3, "discriminator": 1e-3})
+    metrics = distillation_step(didi, opts, real, 0, torch.Generator().manual_seed(0))
+    assert all(math.isfinite(v) for v in metrics.values())
+    assert {"student/reward", "student/kl", "student/entropy", "discriminator/accuracy"} <= set(metrics)
+    assert any(not torch.equal(before[k], v) for k, v in didi.student.state_dict().items())
+    assert all(not p.requires_grad for p in didi.teacher.parameters())
+    out = didi.generate(path.prior((4, 8)), 4, generator=torch.Generator().manual_seed(0))
+    assert out.x0.shape == (4, 8) and not (out.x0 == path.mask_id).any()
+
+
+def test_didi_rejects_batches_that_do_not_fill_groups():
+    model, path = build_teacher(6, 8, width=16, depth=1, heads=2)
+    didi = DiDiInstruct(model, path, disc_blocks=1)
+    with pytest.raises(ConfigError, match="group_size"):
+        didi.loss("student", torch.randint(6, (6, 8)), 0, None)
+    with pytest.raises(ConfigError, match="integer batch"):
+        didi.loss("student", torch.randn(8, 8), 0, None)
