@@ -18,9 +18,11 @@ class DistillationModule(L.LightningModule):
     The per-step logic (update order, NaN guard, gradient norms, clipping) is
     :func:`~fewstep.distillers.training.distillation_step`, called with ``self.manual_backward`` so DDP,
     FSDP and mixed precision work unchanged. Noise comes from :func:`step_generator` (exact resume).
+    ``lr`` is one rate or one per trainable network (e.g. ``{student: 1e-5, fake_score: 1e-4}``).
     """
 
-    def __init__(self, distiller: Distiller, lr: float = 1e-4, grad_clip: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, distiller: Distiller, lr: float | dict[str, float] = 1e-4, grad_clip: float = 1.0,
+                 seed: int = 0) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["distiller"])
         self.automatic_optimization = False
