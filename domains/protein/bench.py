@@ -1,0 +1,100 @@
+"""``fewstep bench protein``: teacher (SDE at 400 NFE, gamma 0.45 and 1; ODE; at K NFE), SiD students at
+K in {1, 4, 8, 16} with gamma 0.45 (and the gamma = 1 ablation), and a second teacher sampling seed.
+
+Every row carries the descriptor Fréchet distance ``fd_descriptors`` to the 400-NFE gamma-0.45 teacher
+(seed 0; a proxy for FPSD), ``fd_data`` to the training set, validity, clash rate, P-SEA helix/strand
+fractions, TM diversity and novelty, and ``seconds_per_sample`` measured in this run. The row with method
+``teacher_seed2`` (role ``baseline``) is the seed-to-seed noise floor. The students: one trained with a
+K = 16 grid (``sid_k16``, sampled with K = 4, 8, 16) and one trained one-step (``sid_k1``), as in
+Xie et al. 2025 (arXiv:2510.03095).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from fewstep.domains.protein.data import BackboneSet
+from fewstep.domains.protein.descriptors import descriptor_frechet, descriptors
+from fewstep.domains.protein.pipeline import (
+    FULL,
+    QUICK,
+    ProteinScale,
+    evaluate,
+    reference_chains,
+    train_student,
+    train_teacher,
+    training_set,
+)
+from fewstep.domains.protein.sampling import sample_student, sample_teacher
+
+STUDENT_NFE = (1, 4, 8, 16)
+Draw = Callable[[int, int, torch.Generator], torch.Tensor]
+
+
+def draw_set(draw: Draw, scale: ProteinScale, seed: int) -> tuple[list[np.ndarray], float]:
+    """``eval_samples`` backbones split over ``scale.lengths``; returns (chains in Å, seconds per sample)."""
+    generator = torch.Generator().manual_seed(seed)
+    per_length = max(2, scale.eval_samples // len(scale.lengths))
+    chains, start = [], time.perf_counter()
+    for length in scale.lengths:
+        chains.extend(draw(per_length, length, generator).double().numpy())
+    return chains, (time.perf_counter() - start) / len(chains)
+
+
+def teacher_draw(model: torch.nn.Module, nfe: int, gamma: float | None) -> Draw:
+    """Teacher SDE (``gamma``) or ODE (None) with ``nfe`` steps on the log grid."""
+    return lambda n, length, g: sample_teacher(model, n, length, nfe=nfe, gamma=gamma, generator=g)
+
+
+def student_draw(student: torch.nn.Module, steps: int, gamma: float) -> Draw:
+    """Student with ``steps`` generator steps and noise scale ``gamma``."""
+    return lambda n, length, g: sample_student(student, n, length, steps=steps, gamma=gamma, generator=g)
+
+
+def entry(method: str, role: str, nfe: int, gamma: float, draw: Draw, seed: int = 0) -> tuple[dict, Draw, int]:
+    """One benchmark configuration: (row head, sampler, sampling seed)."""
+    return {"method": method, "role": role, "nfe": nfe, "gamma": gamma}, draw, seed
+
+
+def run(quick: bool, progress: bool = True, scale: ProteinScale | None = None) -> list[dict]:
+    """Trains the teacher and students at ``scale`` (QUICK or FULL) and returns one row per configuration."""
+    scale = scale or (QUICK if quick else FULL)
+    data = training_set(scale)
+    teacher = train_teacher(scale, data, progress=progress)
+    multistep = train_student(teacher, scale, data, steps=scale.train_k, progress=progress)
+    one_step = train_student(teacher, scale, data, steps=1, progress=progress)
+    big, k_train = scale.teacher_nfe, scale.train_k
+    configs = [entry(f"teacher_sde{big}_g0.45", "teacher", big, 0.45, teacher_draw(teacher, big, 0.45)),
+               entry("teacher_seed2", "baseline", big, 0.45, teacher_draw(teacher, big, 0.45), seed=1),
+               entry(f"teacher_sde{big}_g1.0", "teacher", big, 1.0, teacher_draw(teacher, big, 1.0)),
+               entry(f"teacher_ode{big}", "teacher", big, 0.0, teacher_draw(teacher, big, None))]
+    configs += [entry(f"teacher_sde{k}_g0.45", "teacher", k, 0.45, teacher_draw(teacher, k, 0.45))
+                for k in STUDENT_NFE]
+    configs.append(entry("sid_k1", "student", 1, 0.45, student_draw(one_step.student, 1, 0.45)))
+    configs += [entry(f"sid_k{k_train}_nfe{k}", "student", k, 0.45, student_draw(multistep.student, k, 0.45))
+                for k in STUDENT_NFE[1:]]
+    configs.append(entry(f"sid_k{k_train}_nfe16_g1.0", "student", 16, 1.0, student_draw(multistep.student, 16, 1.0)))
+    return evaluate_configs(configs, data, scale, progress)
+
+
+def evaluate_configs(configs: list[tuple[dict, Draw, int]], data: BackboneSet, scale: ProteinScale,
+                     progress: bool) -> list[dict]:
+    """Samples and scores each configuration; the first one is the descriptor reference."""
+    train_ref = reference_chains(data, scale.novelty_reference)
+    data_desc = descriptors(reference_chains(data, scale.eval_samples))
+    rows, reference_desc, reference_time = [], None, None
+    for head, draw, seed in tqdm(configs, desc="protein bench", disable=not progress):
+        chains, seconds = draw_set(draw, scale, seed)
+        if reference_desc is None:
+            reference_desc, reference_time = descriptors(chains), seconds
+        row = {**head, "seed": seed, "seconds_per_sample": seconds, "speedup": reference_time / seconds,
+               **evaluate(chains, reference_desc, train_ref, scale)}
+        row["fd_data"] = descriptor_frechet(descriptors(chains), data_desc)
+        rows.append(row)
+    return rows
+

@@ -1,0 +1,169 @@
+"""ProteinaMini: Proteina's non-equivariant Cα transformer at small scale.
+
+Geffner et al. 2025, "Proteina: Scaling Flow-based Protein Structure Generative Models" (arXiv:2503.00710),
+Sec. 3.2 and App. C (``ProteinTransformerAF3``, model ``ca_af3_200M_no_tri``): sequence tokens from a linear
+embedding of x_t, the self-conditioning x_sc and the residue index; a pair representation from relative
+sequence separation and binned x_t / x_sc distances (0.1–3 nm) that biases every attention head; adaLN-Zero
+conditioning on the time (and optional fold class); velocity output LayerNorm -> Linear(3).
+
+Inputs are fewstep-time (t = 0 data) and nm. With ``reduced_coordinates`` the network reads and writes the
+centred reduced coordinates of :mod:`fewstep.domains.protein.centring`: y (b, N - 1, 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+from fewstep.checks import check_tensor
+from fewstep.domains.protein.centring import from_reduced, to_reduced
+from fewstep.errors import ConfigError, ShapeError
+from fewstep.hub import register_pretrained
+from fewstep.nn import TimestepEmbedder, modulate, sinusoidal_embedding
+
+
+@dataclass
+class ProteinaConfig:
+    width: int = 64
+    depth: int = 3
+    heads: int = 4
+    pair_dim: int = 16
+    mlp_ratio: float = 2.0
+    max_separation: int = 32  # relative positions clipped to [-S, S]: 2S + 1 bins
+    distance_bins: int = 16  # over [0.1, 3] nm, as Proteina's x_t distogram features
+    num_folds: int = 0  # > 0: fold-class conditioning with a null class for CFG
+    fold_dropout: float = 0.1
+    self_conditioning: bool = True
+    self_conditioning_prob: float = 0.5
+    reduced_coordinates: bool = True
+
+    def __post_init__(self) -> None:
+        if self.width % self.heads or self.width % 2:
+            raise ConfigError(f"width ({self.width}) must be even and divisible by heads ({self.heads})")
+        if min(self.depth, self.pair_dim, self.max_separation, self.distance_bins) < 1 or self.num_folds < 0:
+            raise ConfigError(f"depth, pair_dim, max_separation, distance_bins must be >= 1, num_folds >= 0: {self}")
+        if not 0 <= self.fold_dropout < 1 or not 0 <= self.self_conditioning_prob <= 1:
+            raise ConfigError(f"fold_dropout must be in [0, 1) and self_conditioning_prob in [0, 1]: {self}")
+
+
+def distance_one_hot(x_bn3: Tensor, bins: int, low: float = 0.1, high: float = 3.0) -> Tensor:
+    """One-hot of pairwise Cα distances (nm) in ``bins`` bins over [low, high]: (b, N, 3) -> (b, N, N, bins)."""
+    dist = torch.cdist(x_bn3.float(), x_bn3.float())
+    edges = torch.linspace(low, high, bins - 1, device=x_bn3.device)
+    return F.one_hot(torch.bucketize(dist, edges), bins).to(x_bn3.dtype)
+
+
+class PairBiasedBlock(nn.Module):
+    r"""adaLN-Zero transformer block (DiT, arXiv:2212.09748, Sec. 3.2) whose attention logits carry a
+    per-head bias from the pair representation (AF2 / Proteina pair-biased attention):
+
+    .. math:: \mathrm{softmax}\big(q k^\top / \sqrt{d} + W_h\,z_{ij}\big) v
+
+    with RMS QK-norm (arXiv:2302.05442). x: (b, N, width); c: (b, width); pair: (b, N, N, pair_dim).
+    """
+
+    def __init__(self, width: int, heads: int, pair_dim: int, mlp_ratio: float = 4.0) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.q_norm, self.k_norm = nn.RMSNorm(width // heads), nn.RMSNorm(width // heads)
+        self.pair_bias = nn.Linear(pair_dim, heads, bias=False)
+        self.proj = nn.Linear(width, width)
+        self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
+        nn.init.zeros_(self.ada[1].weight)
+        nn.init.zeros_(self.ada[1].bias)
+
+    def attention(self, x: Tensor, pair: Tensor) -> Tensor:
+        q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
+        bias = rearrange(self.pair_bias(pair), "b n m h -> b h n m")
+        out = F.scaled_dot_product_attention(self.q_norm(q), self.k_norm(k), v, attn_mask=bias)
+        return self.proj(rearrange(out, "b h n d -> b n (h d)"))
+
+    def forward(self, x: Tensor, c: Tensor, pair: Tensor) -> Tensor:
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).chunk(6, dim=-1)
+        x = x + gate1.unsqueeze(1) * self.attention(modulate(self.norm1(x), shift1, scale1), pair)
+        return x + gate2.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift2, scale2))
+
+
+@register_pretrained("protein/proteina-mini")
+class ProteinaMini(nn.Module):
+    """Velocity network v(x_t, t [, fold, x_sc]) on Cα coordinates in nm; (b, N, 3) or reduced (b, N - 1, 3).
+
+    Self-conditioning (Chen et al. 2022, arXiv:2208.04202; Proteina Sec. 3.2): in training, with probability
+    ``self_conditioning_prob`` a first pass without gradient predicts x̂_0 = x_t - t v, which the second pass
+    reads as x_sc; otherwise x_sc = 0. At sampling, pass ``x_sc`` (see
+    :class:`~fewstep.domains.protein.sampling.SelfConditioned`). ``fold``: (b,) long, ``num_folds`` = null.
+    """
+
+    def __init__(self, config: ProteinaConfig | None = None) -> None:
+        super().__init__()
+        self.config = cfg = config or ProteinaConfig()
+        w = cfg.width
+        self.embed_x = nn.Linear(3, w)
+        self.embed_sc = nn.Linear(3, w)
+        self.time = TimestepEmbedder(w)
+        self.fold = nn.Embedding(cfg.num_folds + 1, w) if cfg.num_folds else None
+        self.pair_sep = nn.Embedding(2 * cfg.max_separation + 1, cfg.pair_dim)
+        self.pair_dist = nn.Linear(cfg.distance_bins, cfg.pair_dim, bias=False)
+        self.pair_dist_sc = nn.Linear(cfg.distance_bins, cfg.pair_dim, bias=False)
+        self.pair_norm = nn.LayerNorm(cfg.pair_dim)
+        self.blocks = nn.ModuleList(PairBiasedBlock(w, cfg.heads, cfg.pair_dim, cfg.mlp_ratio)
+                                    for _ in range(cfg.depth))
+        self.out_norm = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
+        self.out_ada = nn.Sequential(nn.SiLU(), nn.Linear(w, 2 * w))
+        self.out = nn.Linear(w, 3)
+        for layer in (self.out_ada[1], self.out):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def pretrained_init_args(self) -> dict:
+        return {"config": ProteinaConfig(**asdict(self.config))}
+
+    def velocity(self, x: Tensor, t: Tensor, fold: Tensor | None, x_sc: Tensor) -> Tensor:
+        """One pass on full coordinates: x, x_sc (b, N, 3) nm; t (b,); returns v (b, N, 3)."""
+        cfg, (b, n, _) = self.config, x.shape
+        idx = torch.arange(n, device=x.device)
+        tokens = self.embed_x(x) + self.embed_sc(x_sc) + sinusoidal_embedding(idx.float(), cfg.width).to(x)
+        c = self.time(t)
+        if self.fold is not None:
+            labels = torch.full((b,), cfg.num_folds, device=x.device, dtype=torch.long) if fold is None else fold
+            if self.training and cfg.fold_dropout > 0:
+                drop = torch.rand(b, device=x.device) < cfg.fold_dropout
+                labels = torch.where(drop, torch.full_like(labels, cfg.num_folds), labels)
+            c = c + self.fold(labels)
+        separation = (idx[None, :] - idx[:, None]).clamp(-cfg.max_separation, cfg.max_separation)
+        pair = self.pair_sep(separation + cfg.max_separation).unsqueeze(0) \
+            + self.pair_dist(distance_one_hot(x, cfg.distance_bins)) \
+            + self.pair_dist_sc(distance_one_hot(x_sc, cfg.distance_bins))
+        pair = self.pair_norm(pair)  # (b, N, N, pair_dim)
+        for block in self.blocks:
+            tokens = block(tokens, c, pair)
+        shift, scale = self.out_ada(c).chunk(2, dim=-1)
+        return self.out(modulate(self.out_norm(tokens), shift, scale))
+
+    def forward(self, x: Tensor, t: Tensor, fold: Tensor | None = None, x_sc: Tensor | None = None) -> Tensor:
+        check_tensor("x", x, ndim=3, floating=True)
+        if x.shape[-1] != 3:
+            raise ShapeError(f"x must be (batch, residues, 3), got {tuple(x.shape)}")
+        if fold is not None and self.fold is None:
+            raise ConfigError("fold labels given to a ProteinaMini built with num_folds = 0")
+        full = from_reduced(x) if self.config.reduced_coordinates else x
+        t_b = t.to(full).expand(full.shape[0])
+        if x_sc is None:
+            x_sc = torch.zeros_like(full)
+            if self.training and self.config.self_conditioning \
+                    and torch.rand(()) < self.config.self_conditioning_prob:
+                with torch.no_grad():
+                    x_sc = full - t_b[:, None, None] * self.velocity(full, t_b, fold, x_sc)
+        elif self.config.reduced_coordinates:
+            x_sc = from_reduced(x_sc)
+        v = self.velocity(full, t_b, fold, x_sc)
+        return to_reduced(v) if self.config.reduced_coordinates else v
