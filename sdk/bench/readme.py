@@ -36,7 +36,7 @@ def render_readme(readme: str, results_dir: str | Path) -> str:
     def fill(match: re.Match) -> str:
         area = match["area"]
         file = Path(results_dir) / f"{area}.json"
-        body = render_table(load_results(file)) if file.is_file() else f"(no results yet: {file} is missing)"
+        body = render_table(load_results(file)) if file.is_file() else f"(no results yet: {area}.json is missing)"
         return f"<!-- results:{area} -->\n{body}\n<!-- /results:{area} -->"
 
     return _BLOCK.sub(fill, readme)
