@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-import torch
+import os
+
+# Triton reads TRITON_INTERPRET when its kernels are first decorated: set it before any test module
+# (of any folder) can import triton, so the kernel tests run the interpreter whatever the collection order.
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
