@@ -24,6 +24,7 @@ from fewstep.domains.protein.centring import from_reduced, to_reduced
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.hub import register_pretrained
 from fewstep.nn import TimestepEmbedder, modulate, sinusoidal_embedding
+from fewstep.nn.dit import DiTBlock
 
 
 @dataclass
@@ -57,9 +58,9 @@ def distance_one_hot(x_bn3: Tensor, bins: int, low: float = 0.1, high: float = 3
     return F.one_hot(torch.bucketize(dist, edges), bins).to(x_bn3.dtype)
 
 
-class PairBiasedBlock(nn.Module):
-    r"""adaLN-Zero transformer block (DiT, arXiv:2212.09748, Sec. 3.2) whose attention logits carry a
-    per-head bias from the pair representation (AF2 / Proteina pair-biased attention):
+class PairBiasedBlock(DiTBlock):
+    r"""The core adaLN-Zero DiT block (arXiv:2212.09748, Sec. 3.2) whose attention logits carry a per-head
+    bias from the pair representation (AF2 / Proteina pair-biased attention):
 
     .. math:: \mathrm{softmax}\big(q k^\top / \sqrt{d} + W_h\,z_{ij}\big) v
 
@@ -67,30 +68,11 @@ class PairBiasedBlock(nn.Module):
     """
 
     def __init__(self, width: int, heads: int, pair_dim: int, mlp_ratio: float = 4.0) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
-        self.qkv = nn.Linear(width, 3 * width)
-        self.q_norm, self.k_norm = nn.RMSNorm(width // heads), nn.RMSNorm(width // heads)
+        super().__init__(width, heads, mlp_ratio=mlp_ratio, qk_norm=True)
         self.pair_bias = nn.Linear(pair_dim, heads, bias=False)
-        self.proj = nn.Linear(width, width)
-        self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
-        hidden = int(width * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
-        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
-        nn.init.zeros_(self.ada[1].weight)
-        nn.init.zeros_(self.ada[1].bias)
-
-    def attention(self, x: Tensor, pair: Tensor) -> Tensor:
-        q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
-        bias = rearrange(self.pair_bias(pair), "b n m h -> b h n m")
-        out = F.scaled_dot_product_attention(self.q_norm(q), self.k_norm(k), v, attn_mask=bias)
-        return self.proj(rearrange(out, "b h n d -> b n (h d)"))
 
     def forward(self, x: Tensor, c: Tensor, pair: Tensor) -> Tensor:
-        shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).chunk(6, dim=-1)
-        x = x + gate1.unsqueeze(1) * self.attention(modulate(self.norm1(x), shift1, scale1), pair)
-        return x + gate2.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift2, scale2))
+        return super().forward(x, c, attn_bias=rearrange(self.pair_bias(pair), "b n m h -> b h n m"))
 
 
 @register_pretrained("protein/proteina-mini")

@@ -19,18 +19,22 @@ class AttentionBackend(str, Enum):
     KERNELS = "kernels"  # fewstep.kernels.attention: fused, with a forward-AD (JVP) rule
 
 
-def math_attention(q: Tensor, k: Tensor, v: Tensor, scale: float | None = None) -> Tensor:
-    """softmax(scale q k^T) v for (b, h, n, d) tensors; supports torch.func.jvp."""
+def math_attention(q: Tensor, k: Tensor, v: Tensor, scale: float | None = None, bias: Tensor | None = None
+                   ) -> Tensor:
+    """softmax(scale q k^T + bias) v for (b, h, n, d) tensors, bias (b, h, n, n); supports torch.func.jvp."""
     scale = q.shape[-1] ** -0.5 if scale is None else scale
-    return torch.softmax(torch.einsum("bhnd,bhmd->bhnm", q, k) * scale, dim=-1) @ v
+    logits = torch.einsum("bhnd,bhmd->bhnm", q, k) * scale
+    return torch.softmax(logits if bias is None else logits + bias, dim=-1) @ v
 
 
-def attend(q: Tensor, k: Tensor, v: Tensor, backend: AttentionBackend) -> Tensor:
-    """Dispatches (b, h, n, d) attention to ``backend``."""
+def attend(q: Tensor, k: Tensor, v: Tensor, backend: AttentionBackend, bias: Tensor | None = None) -> Tensor:
+    """Dispatches (b, h, n, d) attention with an optional additive logit bias (b, h, n, n) to ``backend``."""
     if backend is AttentionBackend.SDPA:
-        return F.scaled_dot_product_attention(q, k, v)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
     if backend is AttentionBackend.MATH:
-        return math_attention(q, k, v)
+        return math_attention(q, k, v, bias=bias)
+    if bias is not None:
+        raise ConfigError("backend='kernels' has no additive attention bias; use 'sdpa' or 'math'")
     from fewstep.kernels import attention as kernel_attention
 
     return kernel_attention(q, k, v)
@@ -56,10 +60,11 @@ class Attention(nn.Module):
         self.k_norm = nn.RMSNorm(dim // heads) if qk_norm else nn.Identity()
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, bias: Tensor | None = None) -> Tensor:
+        """x: (b, n, dim); bias: optional additive logits (b, heads, n, n), e.g. pair-biased attention."""
         check_tensor("x", x, ndim=3, floating=True)
         if x.shape[-1] != self.qkv.in_features:
             raise ShapeError(f"x must be (batch, tokens, {self.qkv.in_features}), got {tuple(x.shape)}")
         q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
-        out = attend(self.q_norm(q), self.k_norm(k), v, self.backend)
+        out = attend(self.q_norm(q), self.k_norm(k), v, self.backend, bias)
         return self.proj(rearrange(out, "b h n d -> b n (h d)"))

@@ -17,7 +17,8 @@ class DiTBlock(nn.Module):
 
     Peebles & Xie 2023, "Scalable Diffusion Models with Transformers" (DiT, arXiv:2212.09748), Sec. 3.2:
     (shift, scale, gate) x 2 = Linear(SiLU(c)), initialised to zero so each block starts as the identity.
-    x: (b, n, dim) tokens; c: (b, dim) conditioning (e.g. the timestep embedding).
+    x: (b, n, dim) tokens; c: (b, dim) conditioning (e.g. the timestep embedding); attn_bias: optional
+    additive attention logits (b, heads, n, n).
     """
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, qk_norm: bool = True,
@@ -32,7 +33,7 @@ class DiTBlock(nn.Module):
         nn.init.zeros_(self.ada[1].weight)
         nn.init.zeros_(self.ada[1].bias)
 
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
+    def forward(self, x: Tensor, c: Tensor, attn_bias: Tensor | None = None) -> Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).chunk(6, dim=-1)
-        x = x + gate1.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift1, scale1))
+        x = x + gate1.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift1, scale1), attn_bias)
         return x + gate2.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift2, scale2))

@@ -125,3 +125,15 @@ def test_ema_warmup_forgets_the_initial_weights():
         warm.update(model)
     assert abs(plain.shadow.weight.mean().item() - (1 - 0.999**2000)) < 1e-4  # 13.5% of the init remains
     assert warm.shadow.weight.mean().item() > 0.9999
+
+
+def test_attention_bias_is_added_to_the_logits_on_every_backend():
+    torch.manual_seed(0)
+    x, bias = torch.randn(2, 5, 16), torch.randn(2, 2, 5, 5)
+    sdpa = Attention(16, 2)
+    math = Attention(16, 2, backend="math")
+    math.load_state_dict(sdpa.state_dict())
+    torch.testing.assert_close(sdpa(x, bias), math(x, bias), atol=1e-5, rtol=1e-5)
+    assert (sdpa(x, bias) - sdpa(x)).abs().max() > 1e-3
+    with pytest.raises(ConfigError, match="no additive attention bias"):
+        Attention(16, 2, backend="kernels")(x, bias)
