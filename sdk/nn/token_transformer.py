@@ -1,4 +1,4 @@
-"""A small bidirectional transformer over tokens, the MDLM denoiser at toy scale."""
+"""A small transformer over tokens: bidirectional (the MDLM denoiser) or causal (an autoregressive judge)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from fewstep.nn.attention import Attention, AttentionBackend
 
 @dataclass
 class TokenTransformerConfig:
-    """num_classes: input/output vocabulary including the mask token; max_len: longest sequence."""
+    """num_classes: input/output vocabulary including the mask token; max_len: longest sequence.
+
+    causal: token i attends to tokens <= i only (next-token models); False is MDLM's bidirectional denoiser.
+    """
 
     num_classes: int = 9
     max_len: int = 64
@@ -23,6 +26,7 @@ class TokenTransformerConfig:
     depth: int = 4
     heads: int = 4
     backend: AttentionBackend = AttentionBackend.SDPA
+    causal: bool = False
 
 
 class _Block(nn.Module):
@@ -32,8 +36,8 @@ class _Block(nn.Module):
         self.attn = Attention(width, heads, backend=backend)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(approximate="tanh"), nn.Linear(4 * width, width))
 
-    def forward(self, h: Tensor) -> Tensor:
-        h = h + self.attn(self.norm1(h))
+    def forward(self, h: Tensor, bias: Tensor | None = None) -> Tensor:
+        h = h + self.attn(self.norm1(h), bias)
         return h + self.mlp(self.norm2(h))
 
 
@@ -64,6 +68,15 @@ class TokenTransformer(nn.Module):
         if z.shape[1] > self.config.max_len:
             raise ShapeError(f"sequence length {z.shape[1]} exceeds max_len {self.config.max_len}")
         h = self.embed(z) + self.pos[: z.shape[1]]
+        bias = causal_bias(z.shape[1], h.dtype, h.device) if self.config.causal else None
         for block in self.blocks:
-            h = block(h)
+            h = block(h, bias)
         return self.head(self.norm(h))
+
+
+def causal_bias(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Additive attention logits (1, 1, n, n): 0 where key j <= query i, -inf above the diagonal."""
+    if n < 1:
+        raise ShapeError(f"causal_bias needs at least one token, got n={n}")
+    upper = torch.ones(n, n, dtype=torch.bool, device=device).triu(1)
+    return torch.zeros(n, n, dtype=dtype, device=device).masked_fill(upper, float("-inf"))[None, None]

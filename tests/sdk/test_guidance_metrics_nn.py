@@ -137,3 +137,21 @@ def test_attention_bias_is_added_to_the_logits_on_every_backend():
     assert (sdpa(x, bias) - sdpa(x)).abs().max() > 1e-3
     with pytest.raises(ConfigError, match="no additive attention bias"):
         Attention(16, 2, backend="kernels")(x, bias)
+
+
+@pytest.mark.parametrize("backend", ["sdpa", "math"])
+def test_causal_token_transformer_never_reads_later_tokens(backend):
+    from fewstep.nn import TokenTransformer, TokenTransformerConfig
+
+    torch.manual_seed(0)
+    config = dict(num_classes=7, max_len=8, width=16, depth=2, heads=2, backend=backend)
+    causal = TokenTransformer(TokenTransformerConfig(**config, causal=True)).eval()
+    bidirectional = TokenTransformer(TokenTransformerConfig(**config)).eval()
+    bidirectional.load_state_dict(causal.state_dict())
+    z = torch.randint(0, 7, (3, 8))
+    z_changed = z.clone()
+    z_changed[:, 5] = (z[:, 5] + 1) % 7
+    t = torch.zeros(3)
+    torch.testing.assert_close(causal(z, t)[:, :5], causal(z_changed, t)[:, :5])
+    assert not torch.allclose(causal(z, t)[:, 5:], causal(z_changed, t)[:, 5:])
+    assert not torch.allclose(bidirectional(z, t)[:, :5], bidirectional(z_changed, t)[:, :5])
