@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -9,6 +10,9 @@ import torch
 from einops import repeat
 from torch import Tensor
 
+from fewstep.domains.robotics.config import PolicyKind
+from fewstep.domains.robotics.export import ExportablePolicy
+from fewstep.domains.robotics.model import ChunkPolicyModel
 from fewstep.domains.robotics.normalization import MinMaxNormalizer
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.hub import from_pretrained
@@ -82,10 +86,16 @@ class Policy:
     Observations: a dict {name: (b, *shape)} or, for one-modality models, the tensor itself; an
     unbatched observation (no leading batch axis) gives an unbatched action. Sampling runs under
     ``torch.inference_mode`` from a generator seeded by ``reset``, so a rollout is a function of the seed.
+
+    Real-time path (``trace=True``, flow :class:`ChunkPolicyModel` without warm start): the first re-plan
+    for a batch size traces normalise -> encode -> Euler steps -> unnormalise (:class:`ExportablePolicy`,
+    the same arithmetic as the core sampler) with ``torch.jit.trace``; later re-plans run that graph with
+    no Python module dispatch and draw the noise into a preallocated buffer, which is what keeps a 1-step
+    re-plan well under a millisecond on one CPU thread.
     """
 
     def __init__(self, model: ChunkGenerator, *, n_action_steps: int | None = None, steps: int | None = None,
-                 seed: int = 0, warm_start: float | None = None) -> None:
+                 seed: int = 0, warm_start: float | None = None, trace: bool = True) -> None:
         self.model = model
         if isinstance(model, torch.nn.Module):
             model.eval()
@@ -97,6 +107,9 @@ class Policy:
         self.queue = ActionQueue(n)
         self.steps, self.seed, self.warm_start = steps, seed, warm_start
         self.generator = torch.Generator()
+        self.traceable = (trace and warm_start is None and isinstance(model, ChunkPolicyModel)
+                          and model.config.kind is PolicyKind.FLOW)
+        self.traced: dict[int, tuple[torch.jit.ScriptModule, Tensor]] = {}  # batch size -> (graph, noise buffer)
         self.reset()
 
     @classmethod
@@ -130,6 +143,9 @@ class Policy:
         """The whole raw action chunk (b, horizon, action_dim) (or (horizon, action_dim) unbatched)."""
         observations, unbatched = self._as_dict(observation)
         b = self.model.validate(observations)
+        if self.traceable:
+            actions = self._traced_chunk(b, observations)
+            return actions[0] if unbatched else actions
         shape = (b, self.model.horizon, self.model.action_dim)
         noise = torch.randn(shape, generator=self.generator)
         t_start = None
@@ -145,6 +161,22 @@ class Policy:
         self.previous = chunk
         actions = self.model.action_normalizer.unnormalize(chunk)
         return actions[0] if unbatched else actions
+
+    def _traced_chunk(self, b: int, observations: dict[str, Tensor]) -> Tensor:
+        names = list(self.model.config.observations)
+        inputs = [observations[name] for name in names]
+        if b not in self.traced:
+            steps = self.model.config.steps if self.steps is None else self.steps
+            module = ExportablePolicy(self.model, steps)
+            buffer = torch.empty(b, self.model.horizon, self.model.action_dim)
+            with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                graph = torch.jit.trace(module, (torch.zeros_like(buffer), *[x.clone() for x in inputs]),
+                                        check_trace=False)
+            self.traced[b] = (graph, buffer)
+        graph, noise = self.traced[b]
+        torch.randn(noise.shape, generator=self.generator, out=noise)
+        return graph(noise, *inputs)
 
     @torch.inference_mode()
     def act(self, observation: Tensor | dict[str, Tensor]) -> Tensor:
