@@ -16,7 +16,13 @@ from fewstep.domains.robotics.envs.navigation import (
     collect_demonstrations,
 )
 from fewstep.domains.robotics.export import ExportablePolicy, export_policy, save_exported
-from fewstep.domains.robotics.goalflow.pipeline import GoalFlow, GoalFlowPlan, sample_trajectories, trajectory_score
+from fewstep.domains.robotics.goalflow.pipeline import (
+    GOALFLOW_NOISE_SCALE,
+    GoalFlow,
+    GoalFlowPlan,
+    sample_trajectories,
+    trajectory_score,
+)
 from fewstep.domains.robotics.goalflow.scorer import GoalScorer, GoalScorerConfig
 from fewstep.domains.robotics.goalflow.vocabulary import goal_vocabulary, kmeans
 from fewstep.domains.robotics.metrics import (
@@ -35,6 +41,7 @@ from fewstep.domains.robotics.runtime import ActionQueue, Policy
 from fewstep.domains.robotics.training import train_goal_scorer, train_policy
 
 __all__ = [
+    "GOALFLOW_NOISE_SCALE",
     "ActionQueue",
     "Backbone",
     "ChunkDataset",

@@ -27,7 +27,7 @@ def check_composable(policies: Sequence[ChunkPolicyModel]) -> None:
     for i, policy in enumerate(policies):
         if not isinstance(policy, ChunkPolicyModel):
             raise ConfigError(f"policies[{i}] must be a ChunkPolicyModel, got {type(policy).__name__}")
-    names = ("path", "prediction", "horizon", "action_dim")
+    names = ("path", "prediction", "horizon", "action_dim", "noise_scale")
     first = policies[0].schedule_signature()
     for i, policy in enumerate(policies[1:], start=1):
         for name, a, b in zip(names, first, policy.schedule_signature()):

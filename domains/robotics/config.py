@@ -27,7 +27,9 @@ class PolicyConfig:
     """observations: name -> shape; a 1-entry shape ``[d]`` is a state vector, ``[c, h, w]`` an image
     in [0, 1]. action_dim / horizon: the chunk is (horizon, action_dim). steps: default sampling steps
     (NFE). obs_margin: how far (in units of the training range) a state may leave its range before
-    the policy refuses it."""
+    the policy refuses it. noise_scale: the std s of the noise end of the path in normalised action
+    units, x_1 = s eps (GoalFlow's generator uses s = 0.1, arXiv:2503.05689, Sec. 3.3); the network
+    works on A / s, so a smaller s makes the noise small next to the spread of the data."""
 
     observations: dict[str, list[int]] = field(default_factory=lambda: {"state": [4]})
     action_dim: int = 2
@@ -38,6 +40,7 @@ class PolicyConfig:
     depth: int = 2
     steps: int = 1
     obs_margin: float = 1.0
+    noise_scale: float = 1.0
 
     def __post_init__(self) -> None:
         self.backbone = _enum("backbone", Backbone, self.backbone)
@@ -55,6 +58,8 @@ class PolicyConfig:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}")
         if self.obs_margin < 0:
             raise ConfigError(f"obs_margin must be >= 0, got {self.obs_margin}")
+        if not self.noise_scale > 0:
+            raise ConfigError(f"noise_scale must be > 0, got {self.noise_scale}")
 
 
 def _enum(name: str, enum: type[Enum], value: object) -> Enum:

@@ -36,7 +36,7 @@ class ExportablePolicy(nn.Module):
         for t_cur, t_next in zip(self.times[:-1], self.times[1:]):
             t_b = torch.full_like(noise_bha[:, 0, 0], t_cur)
             x = x + (t_next - t_cur) * self.model.denoiser(x.to(noise_bha.dtype), t_b, cond).double()
-        return self.model.action_normalizer.unnormalize(x.to(noise_bha.dtype))
+        return self.model.action_normalizer.unnormalize(self.model.config.noise_scale * x.to(noise_bha.dtype))
 
 
 def export_policy(model: ChunkPolicyModel, observations: dict[str, Tensor], *, steps: int | None = None

@@ -39,11 +39,12 @@ class BoundDenoiser(nn.Module):
 class ChunkPolicyModel(nn.Module):
     r"""p(A | o) over action chunks A (horizon, action_dim) in [-1, 1], as a flow or a DDPM.
 
-    FLOW: linear path x_t = (1 - t) A + t eps, velocity prediction, Euler steps (rectified flow; the
-    flow-matching policies of pi0, Black et al. 2024, arXiv:2410.24164). DDPM: cosine VP path, epsilon
-    prediction, DDPM/DDIM steps (Diffusion Policy, Chi et al. 2023, arXiv:2303.04137). Observation and
-    action normalisers are buffers, saved with the weights by :func:`fewstep.hub.save_pretrained`.
-    ``forward(x_t, t, **observations)`` is the training call (raw observations, normalised chunk).
+    FLOW: linear path x_t = (1 - t) A / s + t eps (s = ``config.noise_scale``), velocity prediction,
+    Euler steps (rectified flow; the flow-matching policies of pi0, Black et al. 2024, arXiv:2410.24164).
+    DDPM: cosine VP path, epsilon prediction, DDPM/DDIM steps (Diffusion Policy, Chi et al. 2023,
+    arXiv:2303.04137). Observation and action normalisers are buffers, saved with the weights by
+    :func:`fewstep.hub.save_pretrained`.
+    ``forward(x_t, t, **observations)`` is the training call (raw observations, chunk in path units A / s).
     """
 
     def __init__(self, config: PolicyConfig | None = None) -> None:
@@ -73,9 +74,10 @@ class ChunkPolicyModel(nn.Module):
     def prediction(self) -> Prediction:
         return Prediction.VELOCITY if self.config.kind is PolicyKind.FLOW else Prediction.EPSILON
 
-    def schedule_signature(self) -> tuple[str, str, int, int]:
-        """(path, prediction, horizon, action_dim): what GPC requires to match across parents."""
-        return (type(self.path).__name__, self.prediction.value, self.horizon, self.action_dim)
+    def schedule_signature(self) -> tuple[str, str, int, int, float]:
+        """(path, prediction, horizon, action_dim, noise_scale): what GPC requires to match across parents."""
+        return (type(self.path).__name__, self.prediction.value, self.horizon, self.action_dim,
+                self.config.noise_scale)
 
     def t_grid(self, steps: int, t_start: float | None = None) -> Tensor:
         """The sampling grid: ``steps`` uniform steps from t_start (default: 1, or DDPM_T_MAX) to 0."""
@@ -125,7 +127,8 @@ class ChunkPolicyModel(nn.Module):
 
 def sample_chunk(model: Model, policy: ChunkPolicyModel, noise_bha: Tensor, *, steps: int | None,
                  t_start: float | None, generator: torch.Generator | None) -> Tensor:
-    """Runs ``policy``'s sampler on ``model`` (a bound denoiser or a composition of them)."""
+    """Runs ``policy``'s sampler on ``model`` (a bound denoiser or a composition of them) from ``noise`` (in
+    units of the path, eps ~ N(0, I)); returns the chunk in normalised action units (x 0 times noise_scale)."""
     steps = policy.config.steps if steps is None else steps
     if not isinstance(steps, int) or steps < 1:
         raise ConfigError(f"steps must be a positive int, got {steps!r}")
@@ -133,4 +136,4 @@ def sample_chunk(model: Model, policy: ChunkPolicyModel, noise_bha: Tensor, *, s
         raise ShapeError(f"noise must be (batch, {policy.horizon}, {policy.action_dim}), "
                          f"got {tuple(noise_bha.shape)}")
     grid = policy.t_grid(steps, t_start)
-    return policy.sampler().sample(model, noise_bha, grid, generator=generator).x0
+    return policy.config.noise_scale * policy.sampler().sample(model, noise_bha, grid, generator=generator).x0

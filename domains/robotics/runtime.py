@@ -81,7 +81,8 @@ class Policy:
     ``act`` returns the next queued action and re-plans (one :meth:`predict_chunk`) only when the
     ``n_action_steps`` actions of the last chunk are spent. With ``warm_start = t0`` in (0, 1) a new
     chunk starts from the previous chunk's unexecuted tail, shifted and re-noised to t0
-    (x_{t0} = alpha(t0) A_prev + sigma(t0) eps), and integrates from t0 instead of from pure noise
+    (x_{t0} = alpha(t0) A_prev / s + sigma(t0) eps, s the noise scale), and integrates from t0 instead of
+    from pure noise
     (the re-noising warm start discussed with RTC, Black et al. 2025, arXiv:2506.07339).
     Observations: a dict {name: (b, *shape)} or, for one-modality models, the tensor itself; an
     unbatched observation (no leading batch axis) gives an unbatched action. Sampling runs under
@@ -154,7 +155,7 @@ class Policy:
             tail = self.previous[:, n:]
             shifted = torch.cat([tail, repeat(self.previous[:, -1], "b a -> b n a", n=n)], dim=1)
             t = torch.full((b,), self.warm_start)
-            noise = self.model.path.sample(shifted, noise, t).x_t
+            noise = self.model.path.sample(shifted / self.model.config.noise_scale, noise, t).x_t
             t_start = self.warm_start
         chunk = self.model.sample_normalized(observations, noise, steps=self.steps, t_start=t_start,
                                              generator=self.generator)

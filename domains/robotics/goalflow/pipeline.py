@@ -13,6 +13,11 @@ from fewstep.domains.robotics.goalflow.scorer import GoalScorer
 from fewstep.domains.robotics.model import ChunkPolicyModel
 from fewstep.errors import ConfigError, ShapeError
 
+#: GoalFlow's generator starts from x_1 = 0.1 N(0, I) (arXiv:2503.05689, Sec. 3.3; its release draws
+#: x0 = 0.1 randn): noise small next to the spread of trajectories, so the goal, not the noise, carries
+#: the multimodality and the conditional flow is nearly straight (one Euler step lands near its end).
+GOALFLOW_NOISE_SCALE = 0.1
+
 
 def trajectory_score(traj_bst2: Tensor, goal_b2: Tensor) -> Tensor:
     r"""GoalFlow's trajectory scorer (arXiv:2503.05689, Sec. 3.4); lower is better:

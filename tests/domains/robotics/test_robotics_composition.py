@@ -50,7 +50,7 @@ def test_composition_interpolates_between_parents():
 
 
 @pytest.mark.parametrize("overrides,field", [({"horizon": 6}, "horizon"), ({"kind": "ddpm"}, "path"),
-                                             ({"action_dim": 3}, "action_dim")])
+                                             ({"action_dim": 3}, "action_dim"), ({"noise_scale": 0.1}, "noise_scale")])
 def test_mismatched_policies_are_refused(overrides, field):
     a = _parent("state", [5], 0)
     b = _parent("image", [1, 8, 8], 1, **overrides)

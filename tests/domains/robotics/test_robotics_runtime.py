@@ -12,10 +12,10 @@ from fewstep.errors import ConfigError, DataError, ShapeError
 from fewstep.hub import save_pretrained
 
 
-def _model(kind: str = "flow", steps: int = 1, backbone: str = "conv") -> ChunkPolicyModel:
+def _model(kind: str = "flow", steps: int = 1, backbone: str = "conv", noise_scale: float = 1.0) -> ChunkPolicyModel:
     torch.manual_seed(0)
     config = PolicyConfig(observations={"state": [3]}, action_dim=2, horizon=6, width=16, depth=1, steps=steps,
-                          kind=kind, backbone=backbone)
+                          kind=kind, backbone=backbone, noise_scale=noise_scale)
     model = ChunkPolicyModel(config)
     model.fit_normalizers({"state": torch.rand(50, 3)}, torch.rand(50, 6, 2) * 4 - 2)
     return model.eval()
@@ -63,6 +63,17 @@ def test_deterministic_under_seed(kind, backbone):
     b = Policy(model, seed=6).act(obs)
     torch.testing.assert_close(a[0], a[1])
     assert not torch.allclose(a[0], b)
+
+
+@pytest.mark.parametrize("noise_scale", [1.0, 0.1])
+def test_traced_real_time_path_equals_the_eager_sampler(noise_scale):
+    model = _model(steps=2, noise_scale=noise_scale)
+    obs = torch.rand(4, 3)
+    fast, eager = Policy(model, seed=3), Policy(model, seed=3, trace=False)
+    assert fast.traceable and not eager.traceable
+    for _ in range(2):
+        torch.testing.assert_close(fast.predict_chunk(obs), eager.predict_chunk(obs))
+    assert set(fast.traced) == {4}
 
 
 def test_warm_start_starts_from_previous_chunk():
