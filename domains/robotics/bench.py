@@ -28,19 +28,24 @@ from fewstep.domains.robotics.runtime import Policy
 from fewstep.domains.robotics.training import train_goal_scorer, train_policy
 
 MODALITIES = {"state": [STATE_DIM], "image": list(IMAGE_SHAPE)}
-VAL_SEED, TEST_SEED = 10_000, 20_000
+#: Validation seeds choose the GPC weight; test seeds (a range no experiment of the design looked at) report.
+VAL_SEED, TEST_SEED = 10_000, 30_000
 
 
 @dataclass(frozen=True)
 class RoboticsScale:
-    """Sizes of one benchmark run (episodes, training steps, scenes, latency calls)."""
+    """Sizes of one benchmark run (episodes, training steps, scenes, latency calls).
+
+    state_steps / image_steps train the two GPC parents to moderate success (the reference setting:
+    each 30-60%); weak_steps gives the much weaker image parent of the ``navigation_weak_parent`` case."""
 
     demo_episodes: int = 300
-    policy_steps: int = 1200
+    state_steps: int = 3000
+    image_steps: int = 2000
     weak_steps: int = 150
     width: int = 64
-    val_episodes: int = 200
-    test_episodes: int = 500
+    val_episodes: int = 500
+    test_episodes: int = 2000
     weight_resolution: int = 10
     policy_nfe: int = 4
     train_scenes: int = 2000
@@ -51,9 +56,9 @@ class RoboticsScale:
     latency_calls: int = 2000
 
 
-QUICK = RoboticsScale(demo_episodes=100, policy_steps=300, weak_steps=40, val_episodes=60, test_episodes=200,
-                      weight_resolution=4, train_scenes=300, test_scenes=60, vocab_size=32, generator_steps=200,
-                      scorer_steps=150, latency_calls=400)
+QUICK = RoboticsScale(demo_episodes=100, state_steps=300, image_steps=300, weak_steps=40, val_episodes=60,
+                      test_episodes=200, weight_resolution=4, train_scenes=300, test_scenes=60, vocab_size=32,
+                      generator_steps=200, scorer_steps=150, latency_calls=400)
 
 
 def _row(task: str, method: str, role: str, nfe: int, **values: Any) -> dict[str, Any]:
@@ -170,10 +175,10 @@ def run(quick: bool, progress: bool = True) -> list[dict[str, Any]]:
     scale = QUICK if quick else RoboticsScale()
     demos = ChunkDataset.from_demonstrations(collect_demonstrations(scale.demo_episodes, seed=100_000), 8,
                                              pad="zero")
-    state = _train_parent(demos, "state", scale, scale.policy_steps, progress=progress)
-    image = _train_parent(demos, "image", scale, scale.policy_steps, progress=progress)
+    state = _train_parent(demos, "state", scale, scale.state_steps, progress=progress)
+    image = _train_parent(demos, "image", scale, scale.image_steps, progress=progress)
     weak = _train_parent(demos, "image", scale, scale.weak_steps, progress=progress)
-    ddpm = _train_parent(demos, "state", scale, scale.policy_steps, kind="ddpm", progress=progress)
+    ddpm = _train_parent(demos, "state", scale, scale.state_steps, kind="ddpm", progress=progress)
     rows = gpc_rows("navigation", [state, image], ["flow_state", "flow_image"], scale)
     rows += gpc_rows("navigation_weak_parent", [state, weak], ["flow_state", "flow_image_undertrained"], scale)
     test = list(range(TEST_SEED, TEST_SEED + scale.test_episodes))

@@ -20,8 +20,8 @@ from fewstep.domains.robotics.data import ChunkDataset
 from fewstep.domains.robotics.envs.navigation import NavigationEnv, collect_demonstrations
 from fewstep.domains.robotics.rollout import rollout_navigation
 
-DEMO_SCALE = RoboticsScale(demo_episodes=200, policy_steps=700, val_episodes=100, test_episodes=200,
-                           weight_resolution=4, train_scenes=600, test_scenes=100, vocab_size=64,
+DEMO_SCALE = RoboticsScale(demo_episodes=200, state_steps=2000, image_steps=1500, val_episodes=200,
+                           test_episodes=500, weight_resolution=5, train_scenes=600, test_scenes=100, vocab_size=64,
                            generator_steps=500, scorer_steps=300, latency_calls=400)
 
 
@@ -64,8 +64,8 @@ def run_demo(out_dir: Path, progress: bool = True, scale: RoboticsScale = DEMO_S
     out = Path(out_dir)
     demos = ChunkDataset.from_demonstrations(collect_demonstrations(scale.demo_episodes, seed=100_000), 8,
                                              pad="zero")
-    state = _train_parent(demos, "state", scale, scale.policy_steps, progress=progress)
-    image = _train_parent(demos, "image", scale, scale.policy_steps, progress=progress)
+    state = _train_parent(demos, "state", scale, scale.state_steps, progress=progress)
+    image = _train_parent(demos, "image", scale, scale.image_steps, progress=progress)
     gpc = gpc_rows("navigation", [state, image], ["flow_state", "flow_image"], scale)
     best = gpc[-1]["weight"]
     composed = ComposedPolicy([state, image], [best, 1 - best])

@@ -66,8 +66,7 @@ class PolicyModule(L.LightningModule):
         actions, observations = batch
         observations = {k: observations[k] for k in self.model.config.observations}
         generator = step_generator(self.hparams.seed, self.global_step, self.global_rank, actions.device)
-        out = self.objective(self.model, self.model.action_normalizer.normalize(actions), generator=generator,
-                             **observations)
+        out = self.objective(self.model, self.model.to_path_units(actions), generator=generator, **observations)
         if not torch.isfinite(out.loss):
             raise NumericalError(f"training loss became {out.loss.item()} at step {self.global_step}")
         self.log("train/loss", out.loss, prog_bar=True)

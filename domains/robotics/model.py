@@ -93,6 +93,10 @@ class ChunkPolicyModel(nn.Module):
         self.encoder.fit_normalizers(observations)
         self.action_normalizer.fit(actions_nha)
 
+    def to_path_units(self, actions_bha: Tensor) -> Tensor:
+        """Raw action chunks -> the data end of the path, normalised actions over noise_scale: A / s."""
+        return self.action_normalizer.normalize(actions_bha) / self.config.noise_scale
+
     def validate(self, observations: dict[str, Tensor]) -> int:
         """Checks the observation dict (shapes, float32, range); returns the batch size."""
         if not isinstance(observations, dict):

@@ -69,7 +69,7 @@ def train_policy(config: PolicyConfig, dataset: ChunkDataset, *, steps: int, bat
 
     def draw(batch_size: int, generator: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:
         actions, observations = dataset.sample(batch_size, generator)
-        return model.action_normalizer.normalize(actions) / config.noise_scale, observations
+        return model.to_path_units(actions), observations
 
     batches = ConditionalBatches(draw, policy_objective(model))
     trained, _ = fit_teacher(batches.objective, model, batches.sample, steps=steps, batch_size=batch_size, lr=lr,

@@ -2,10 +2,11 @@
 
 The small-scale GPC setting of the reference notes (video_robotics.md, Sec. 4): a point robot in
 [-1, 1]^2 drives from the left edge to a goal on the right past one large obstacle (route above or
-below: two homotopy classes) and two small ones. Two observation modalities see the scene differently:
-``state`` (16,) holds exact robot and goal positions but only the obstacles within a short sensing
-range, with noisy offsets; ``image`` (3, 16, 16) is a coarse global raster of obstacle occupancy, robot
-cell and goal cell. Each alone is partial information, which is where composing policies can help.
+below: two homotopy classes) and two small ones. Two observation modalities see complementary parts of
+the scene: ``state`` (4,) holds the exact robot and goal positions (proprioception and a GPS-like goal)
+and nothing of the obstacles; ``image`` (3, 16, 16) is a coarse global raster of obstacle occupancy,
+robot cell and goal cell, which shows the obstacles but places robot and goal only to a 0.125-wide cell.
+Each alone is partial information, which is where composing policies can help (GPC, arXiv:2510.01068).
 """
 
 from __future__ import annotations
@@ -20,20 +21,17 @@ from torch import Tensor
 from fewstep.domains.robotics.data import Demonstrations
 from fewstep.errors import ConfigError, ShapeError
 
-STATE_DIM = 16
+STATE_DIM = 4
 IMAGE_SHAPE = (3, 16, 16)
 
 
 @dataclass
 class NavigationConfig:
-    """Geometry and limits. max_speed bounds the per-step displacement; sensing_range is measured from
-    the obstacle's surface; obs_noise is the std of the sensed obstacle offsets."""
+    """Geometry and limits. max_speed bounds the per-step displacement; resolution is the image size."""
 
     max_steps: int = 50
     max_speed: float = 0.08
     goal_radius: float = 0.1
-    sensing_range: float = 0.3
-    obs_noise: float = 0.03
     resolution: int = 16
 
 
@@ -58,7 +56,6 @@ class NavigationEnv:
             raise ConfigError("seeds must list at least one episode seed")
         rows = [self._layout(torch.Generator().manual_seed(int(s))) for s in seeds]
         self.pos, self.goal, self.obstacles = (torch.stack(x) for x in zip(*rows))
-        self.noise_gen = torch.Generator().manual_seed(int(seeds[0]) * 7919 + len(seeds))
         b = len(seeds)
         self.t = 0
         self.success = torch.zeros(b, dtype=torch.bool)
@@ -100,14 +97,9 @@ class NavigationEnv:
         return image
 
     def observe(self) -> dict[str, Tensor]:
-        """{"state": (b, 16), "image": (b, 3, 16, 16)}, both float32."""
+        """{"state": (b, 4) robot xy and goal xy, "image": (b, 3, 16, 16) occupancy / robot / goal}, float32."""
         image = torch.cat([self._static[:, :1], self._cell_image(self.pos), self._static[:, 1:]], dim=1)
-        rel = self.obstacles[:, :, :2] - self.pos[:, None]  # (b, k, 2)
-        visible = (rel.norm(dim=-1) - self.obstacles[:, :, 2]) < self.config.sensing_range
-        noise = self.config.obs_noise * torch.randn(rel.shape, generator=self.noise_gen)
-        sensed = torch.cat([rel + noise, self.obstacles[:, :, 2:], torch.ones_like(rel[..., :1])], dim=-1)
-        sensed = sensed * visible[..., None]
-        state = torch.cat([self.pos, self.goal, rearrange(sensed, "b k f -> b (k f)")], dim=-1)
+        state = torch.cat([self.pos, self.goal], dim=-1)
         return {"state": state.float(), "image": image.float()}
 
     def step(self, action_b2: Tensor) -> dict[str, Tensor]:

@@ -50,7 +50,7 @@ def test_navigation_is_seeded_and_the_expert_mostly_succeeds():
     a = env.reset([3, 4])
     b = NavigationEnv().reset([3, 4])
     torch.testing.assert_close(a["image"], b["image"])
-    assert a["state"].shape == (2, 16) and a["image"].shape == (2, 3, 16, 16)
+    assert a["state"].shape == (2, 4) and a["image"].shape == (2, 3, 16, 16)
     demos = collect_demonstrations(30, seed=0)
     assert int(demos.episode_starts.sum()) >= 24
     assert demos.observations["image"].max() <= 1.0
