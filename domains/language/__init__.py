@@ -22,7 +22,7 @@ from fewstep.domains.language.pipeline import LanguageData, LanguageScale, Varia
 from fewstep.domains.language.protein import AMINO_ACIDS, protein_tokenizer, read_fasta
 from fewstep.domains.language.regularisers import masked_entropy, masked_kl
 from fewstep.domains.language.rgas import rgas_sample
-from fewstep.domains.language.synthetic import GrammarLanguage
+from fewstep.domains.language.synthetic import ExactDenoiser, GrammarLanguage
 from fewstep.domains.language.teacher import RowCache, build_teacher, sample_mdlm, time_grid, train_teacher
 from fewstep.domains.language.tokenization import BPETokenizer, CharTokenizer, load_tokenizer
 
@@ -33,6 +33,7 @@ __all__ = [
     "CharTokenizer",
     "DiDiInstruct",
     "Discriminator",
+    "ExactDenoiser",
     "GrammarLanguage",
     "JudgeConfig",
     "LanguageData",

@@ -4,8 +4,11 @@ language (exact oracle perplexity, validity) and on the text corpus (judge-proxy
 Rows: ``dataset`` (synthetic | text), ``method``, ``role``, ``nfe`` (sampling steps, the paper's NFE),
 ``model_calls`` (network evaluations per sequence after caching), ``ppl``, ``entropy``, ``valid``,
 ``seconds_per_sample``, ``seed``. The teacher is sampled at the paper's NFE grid; a second sampling seed of
-the teacher at 256 NFE (the acceptance target) is the noise floor (role ``baseline``). The ablations
-(``didi_no_intermediate``, ``didi_no_grouped``) run on the synthetic language at full scale.
+the teacher at the smallest NFE and at 256 NFE (the acceptance target) is the noise floor (``teacher_seed2``,
+role ``baseline``). On the synthetic language the exact posterior denoiser (``exact_denoiser``, role
+``baseline``) is sampled at the teacher's NFE grid: the factorisation floor of parallel unmasking, which no
+denoiser matching the per-token posteriors beats. The ablations (``didi_no_intermediate``,
+``didi_no_grouped``) run on the synthetic language at full scale.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from fewstep.domains.language.pipeline import (
     load_data,
     timed_samples,
 )
+from fewstep.domains.language.synthetic import ExactDenoiser
 
 DATASETS = ("synthetic", "text")
 
@@ -46,8 +50,14 @@ def run_dataset(dataset: str, scale: LanguageScale, variants: tuple[Variant, ...
         x, sps, calls = timed_samples(teacher, path, n, length, nfe, seed + 1)
         rows.append(_row(dataset, "teacher", "teacher", nfe, calls, evaluate(x, data, judge), sps, seed + 1))
     top = 256 if 256 in scale.teacher_nfe else max(scale.teacher_nfe)  # the acceptance target
-    x, sps, calls = timed_samples(teacher, path, n, length, top, seed + 2)
-    rows.append(_row(dataset, "teacher_seed2", "baseline", top, calls, evaluate(x, data, judge), sps, seed + 2))
+    for nfe in sorted({min(scale.teacher_nfe), top}):
+        x, sps, calls = timed_samples(teacher, path, n, length, nfe, seed + 2)
+        rows.append(_row(dataset, "teacher_seed2", "baseline", nfe, calls, evaluate(x, data, judge), sps, seed + 2))
+    if data.oracle is not None:
+        exact = ExactDenoiser(data.oracle)
+        for nfe in tqdm(scale.teacher_nfe, desc=f"{dataset} exact denoiser", disable=not progress):
+            x, sps, calls = timed_samples(exact, path, n, length, nfe, seed + 1)
+            rows.append(_row(dataset, "exact_denoiser", "baseline", nfe, calls, evaluate(x, data, None), sps, seed + 1))
     bank, _, _ = timed_samples(teacher, path, scale.bank_size, length, scale.bank_nfe, seed + 3)
     for variant in variants:
         didi = distill(teacher, path, bank, scale, variant, seed, progress)

@@ -14,8 +14,10 @@ from torch import Tensor
 from fewstep.domains.language.tokenization import BPETokenizer, CharTokenizer, Tokenizer
 from fewstep.errors import ConfigError, DataError
 
-#: The shared corpus (``../shared/data/language`` beside the repository); ``FEWSTEP_LANGUAGE_CORPUS`` overrides.
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "language" / "tinyshakespeare.txt"
+#: The environment variable naming the corpus file when no path is passed.
+CORPUS_ENV = "FEWSTEP_LANGUAGE_CORPUS"
+#: The shared corpus of a source checkout (``<checkout>/../shared/data/language``); an installed package has none.
+CHECKOUT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "language" / "tinyshakespeare.txt"
 
 
 class TokenizerKind(str, Enum):
@@ -23,9 +25,20 @@ class TokenizerKind(str, Enum):
     BPE = "bpe"
 
 
-def default_corpus() -> Path:
-    """The corpus file: ``$FEWSTEP_LANGUAGE_CORPUS`` or the shared tinyshakespeare.txt."""
-    return Path(os.environ.get("FEWSTEP_LANGUAGE_CORPUS", DEFAULT_CORPUS))
+def default_corpus(path: str | Path | None = None) -> Path:
+    """The corpus file: ``path`` if given, else ``$FEWSTEP_LANGUAGE_CORPUS``, else the shared tinyshakespeare.txt
+    of a source checkout. Raises DataError naming the options when the chosen file does not exist (an installed
+    package has no checkout corpus: pass a path or set the variable)."""
+    if path is not None:
+        chosen, origin = Path(path), "the corpus argument"
+    elif os.environ.get(CORPUS_ENV):
+        chosen, origin = Path(os.environ[CORPUS_ENV]), f"${CORPUS_ENV}"
+    else:
+        chosen, origin = CHECKOUT_CORPUS, "the source checkout's shared data"
+    if not chosen.is_file():
+        raise DataError(f"{chosen}: no such corpus file (from {origin}); pass a UTF-8 text file as the corpus "
+                        f"argument (config value `corpus`) or set ${CORPUS_ENV}")
+    return chosen
 
 
 def read_text(path: str | Path, max_chars: int | None = None) -> str:
@@ -87,8 +100,8 @@ class TextCorpus:
     def from_file(cls, path: str | Path | None = None, *, seq_len: int = 32,
                   tokenizer: TokenizerKind | str = TokenizerKind.CHAR, bpe_vocab_size: int = 512,
                   val_fraction: float = 0.1, max_chars: int | None = None) -> TextCorpus:
-        """Reads ``path`` (default: :func:`default_corpus`), fits the tokenizer on it, splits and packs."""
-        file = default_corpus() if path is None else Path(path)
+        """Reads ``path`` (resolved by :func:`default_corpus`), fits the tokenizer on it, splits and packs."""
+        file = default_corpus(path)
         text = read_text(file, max_chars)
         kind = TokenizerKind(tokenizer)
         tok = CharTokenizer.fit(text) if kind is TokenizerKind.CHAR else BPETokenizer.fit(text, bpe_vocab_size)

@@ -14,8 +14,9 @@ from fewstep.errors import ConfigError
 class LanguageDataModule(L.LightningDataModule):
     """Batches ``[x0]`` of (batch_size, seq_len) long tokens from the training split.
 
-    dataset: ``text`` (``corpus`` file, default the shared tinyshakespeare.txt, character tokenizer unless
-    ``tokenizer: bpe``) or ``synthetic`` (:class:`GrammarLanguage` with ``vocab_size`` tokens, ``size`` draws).
+    dataset: ``text`` (the ``corpus`` file, else $FEWSTEP_LANGUAGE_CORPUS, else a source checkout's shared corpus;
+    character tokenizer unless ``tokenizer: bpe``) or ``synthetic`` (:class:`GrammarLanguage` with ``vocab_size``
+    tokens, ``size`` draws).
     Shuffling is seeded through a :class:`DistributedSampler` (exact resume; see the core ToyDataModule).
     """
 

@@ -11,7 +11,9 @@ where the reward R = log q_theta / q_nu of the corrupted sample comes from the :
 A is R normalised within groups of G samples (grouped reward normalisation), and
 log p_nu(x) ~ log P(z_tau | m) + log P(x | z_tau) is the log-likelihood of the student's two-step
 generation m -> z_tau -> x (intermediate-state matching / score decomposition, Sec. 3.3); the
-discriminator corrupts x at the same tau (coupled time). Regularisers: + kl_weight KL(p_theta || p_nu)
+discriminator corrupts x at the same tau (coupled time). The first ``disc_warmup`` steps train only the
+discriminator, so that the student's first rewards are density ratios rather than noise (the authors' draft's
+``discriminator_warmup_steps``). Regularisers: + kl_weight KL(p_theta || p_nu)
 per generation step and - entropy_weight H(p_nu). Sampling uses the EMA student with the core ancestral
 sampler. Shapes: sequences (b, n) long, log-probabilities (b, n, V), rewards and times (b,).
 Time convention: t = 0 data, t = 1 fully masked.
@@ -68,7 +70,7 @@ class DiDiInstruct(Distiller):
     def __init__(self, teacher: nn.Module, path: MaskedPath, group_size: int = 4, intermediate: bool = True,
                  grouped: bool = True, tau_beta: tuple[int, int] = (2, 2), kl_weight: float = 0.01,
                  entropy_weight: float = 0.02, smoothing: float = 0.1, disc_blocks: int = 2,
-                 ema_beta: float = 0.999) -> None:
+                 ema_beta: float = 0.999, disc_warmup: int = 0) -> None:
         if isinstance(teacher, PretrainedModel):  # a folder named in a YAML config
             teacher = teacher.model
         super().__init__(teacher, path)  # type: ignore[arg-type]  # the core base is typed for Gaussian paths
@@ -82,15 +84,23 @@ class DiDiInstruct(Distiller):
             raise ConfigError(f"tau_beta must be two positive ints (a, c), got {tau_beta!r}")
         self.tau_beta = (int(tau_beta[0]), int(tau_beta[1]))
         self.kl_weight, self.entropy_weight, self.smoothing = kl_weight, entropy_weight, smoothing
+        if not isinstance(disc_warmup, int) or disc_warmup < 0:
+            raise ConfigError(f"disc_warmup must be an int >= 0, got {disc_warmup!r}")
+        self.disc_warmup = disc_warmup
+        self.register_buffer("disc_updates", torch.zeros((), dtype=torch.long))  # checkpointed with the rest
 
     def trainable(self) -> dict[str, nn.Module]:
         return {"student": self.student, "discriminator": self.discriminator}
 
     def updates(self) -> list[Update]:
+        if int(self.disc_updates) < self.disc_warmup:
+            return [Update("discriminator")]
         return [Update("discriminator"), Update("student")]
 
     def after_update(self, network: str, step: int) -> None:
-        if network == "student":
+        if network == "discriminator":
+            self.disc_updates += 1
+        else:
             self.ema.update(self.student)
 
     def _times(self, b: int, generator: torch.Generator | None) -> Tensor:

@@ -36,24 +36,27 @@ class Variant(str, Enum):
 
 @dataclass(frozen=True)
 class LanguageScale:
-    """Sizes of one pipeline run; ``max_chars`` truncates the text corpus (None: all of it)."""
+    """Sizes of one pipeline run; ``corpus`` is the text file (None: :func:`default_corpus`), ``max_chars``
+    truncates it (None: all of it)."""
 
     seq_len: int = 32
     synthetic_vocab: int = 12
     synthetic_size: int = 20000
-    width: int = 64
-    depth: int = 2
+    width: int = 96
+    depth: int = 3
     heads: int = 4
-    teacher_steps: int = 700
-    teacher_lr: float = 3e-3
+    teacher_steps: int = 1000
+    teacher_lr: float = 2e-3
     judge_steps: int = 300
-    distill_steps: int = 120
-    student_lr: float = 1e-4
+    disc_warmup: int = 100
+    distill_steps: int = 100
+    student_lr: float = 2e-5
     disc_lr: float = 3e-4
     batch_size: int = 64
-    bank_size: int = 512
-    bank_nfe: int = 128
-    eval_samples: int = 128
+    bank_size: int = 1024
+    bank_nfe: int = 256
+    eval_samples: int = 512
+    corpus: str | None = None
     max_chars: int | None = None
     teacher_nfe: tuple[int, ...] = (8, 16, 32, 64, 128, 256, 1024)
     student_nfe: tuple[int, ...] = (8, 16, 32, 64, 128)
@@ -61,12 +64,12 @@ class LanguageScale:
     @classmethod
     def named(cls, name: str) -> LanguageScale:
         scales = {"full": cls(),
-                  "quick": cls(width=48, teacher_steps=150, judge_steps=100, distill_steps=30, bank_size=256,
-                               bank_nfe=64, eval_samples=64, max_chars=300_000, teacher_nfe=(8, 32, 256),
-                               student_nfe=(8, 32)),
+                  "quick": cls(width=48, depth=2, teacher_steps=150, teacher_lr=3e-3, judge_steps=100,
+                               disc_warmup=10, distill_steps=30, student_lr=1e-4, bank_size=256, bank_nfe=64,
+                               eval_samples=64, max_chars=300_000, teacher_nfe=(8, 32, 256), student_nfe=(8, 32)),
                   "tiny": cls(seq_len=16, synthetic_vocab=8, synthetic_size=512, width=32, depth=2, heads=2,
-                              teacher_steps=20, judge_steps=10, distill_steps=4, batch_size=16, bank_size=32,
-                              bank_nfe=16, eval_samples=16, max_chars=20_000, teacher_nfe=(4, 16),
+                              teacher_steps=20, judge_steps=10, disc_warmup=0, distill_steps=4, batch_size=16,
+                              bank_size=32, bank_nfe=16, eval_samples=16, max_chars=20_000, teacher_nfe=(4, 16),
                               student_nfe=(4,))}
         if name not in scales:
             raise ConfigError(f"scale must be one of {sorted(scales)}, got {name!r}")
@@ -96,7 +99,7 @@ def load_data(name: str, scale: LanguageScale, seed: int = 0) -> LanguageData:
         return LanguageData(name, lang.sample(scale.synthetic_size, gen), lang.sample(512, gen),
                             scale.synthetic_vocab, oracle=lang)
     if name == "text":
-        corpus = TextCorpus.from_file(seq_len=scale.seq_len, max_chars=scale.max_chars)
+        corpus = TextCorpus.from_file(scale.corpus, seq_len=scale.seq_len, max_chars=scale.max_chars)
         return LanguageData(name, corpus.train, corpus.val, corpus.vocab_size, tokenizer=corpus.tokenizer)
     raise ConfigError(f"dataset must be 'synthetic' or 'text', got {name!r}")
 
@@ -124,8 +127,9 @@ def distill(teacher: nn.Module, path: MaskedPath, real: Tensor, scale: LanguageS
     variant = Variant(variant)
     torch.manual_seed(seed)
     didi = DiDiInstruct(teacher, path, intermediate=variant is not Variant.NO_INTERMEDIATE,
-                        grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95)
-    fit_distiller(didi, token_batches(real), steps=scale.distill_steps, batch_size=scale.batch_size,
+                        grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95, disc_warmup=scale.disc_warmup)
+    steps = scale.disc_warmup + scale.distill_steps  # the student moves on the last ``distill_steps``
+    fit_distiller(didi, token_batches(real), steps=steps, batch_size=scale.batch_size,
                   lr={"student": scale.student_lr, "discriminator": scale.disc_lr}, seed=seed,
                   betas=(0.9, 0.999), progress=progress, desc=f"distill {variant.value}")
     return didi

@@ -15,6 +15,8 @@ from fewstep.domains.language import (
     read_text,
     split_stream,
 )
+from fewstep.domains.language import corpus as corpus_module
+from fewstep.domains.language.corpus import CORPUS_ENV
 from fewstep.errors import ConfigError, DataError
 
 
@@ -71,6 +73,21 @@ def test_corrupt_corpora_raise_data_errors_naming_the_file(tmp_path):
         read_text(tmp_path / "missing.txt")
     with pytest.raises(DataError, match="short.txt.*shorter than one sequence"):
         TextCorpus.from_file(short, seq_len=32)
+
+
+def test_corpus_path_comes_from_the_argument_then_the_environment_with_clear_errors(tmp_path, monkeypatch):
+    text = tmp_path / "mine.txt"
+    text.write_text("hello world")
+    assert default_corpus(text) == text
+    monkeypatch.setenv(CORPUS_ENV, str(text))
+    assert default_corpus() == text
+    monkeypatch.setenv(CORPUS_ENV, str(tmp_path / "gone.txt"))
+    with pytest.raises(DataError, match=f"gone.txt.*{CORPUS_ENV}"):
+        default_corpus()
+    monkeypatch.delenv(CORPUS_ENV)
+    monkeypatch.setattr(corpus_module, "CHECKOUT_CORPUS", tmp_path / "installed" / "none.txt")
+    with pytest.raises(DataError, match="none.txt.*source checkout.*corpus"):
+        TextCorpus.from_file(seq_len=8)
 
 
 def test_packing_and_split_have_no_overlap():

@@ -68,6 +68,21 @@ def test_one_didi_step_updates_student_and_discriminator(intermediate, grouped):
     assert out.x0.shape == (4, 8) and not (out.x0 == path.mask_id).any()
 
 
+def test_discriminator_warmup_holds_the_student_for_its_steps():
+    torch.manual_seed(0)
+    model, path = build_teacher(6, 8, width=16, depth=1, heads=2)
+    didi = DiDiInstruct(model, path, disc_blocks=1, disc_warmup=2)
+    opts = make_optimizers(didi, {"student": 1e-3, "discriminator": 1e-3})
+    start = {k: v.clone() for k, v in didi.student.state_dict().items()}
+    for step in range(3):
+        metrics = distillation_step(didi, opts, torch.randint(6, (8, 8)), step, torch.Generator().manual_seed(step))
+        moved = any(not torch.equal(start[k], v) for k, v in didi.student.state_dict().items())
+        assert moved == (step == 2) and ("student/loss" in metrics) == (step == 2)
+    assert int(didi.disc_updates) == 3
+    with pytest.raises(ConfigError, match="disc_warmup"):
+        DiDiInstruct(model, path, disc_blocks=1, disc_warmup=-1)
+
+
 def test_didi_rejects_batches_that_do_not_fill_groups():
     model, path = build_teacher(6, 8, width=16, depth=1, heads=2)
     didi = DiDiInstruct(model, path, disc_blocks=1)

@@ -22,6 +22,8 @@ def test_bench_rows_cover_both_datasets_and_all_roles(tiny):
     validate_rows("language", rows)
     assert {r["dataset"] for r in rows} == {"synthetic", "text"}
     assert {r["role"] for r in rows} == {"teacher", "student", "baseline"}
+    methods = {d: {r["method"] for r in rows if r["dataset"] == d} for d in ("synthetic", "text")}
+    assert methods["synthetic"] - methods["text"] == {"exact_denoiser"}  # the factorisation floor needs the law
     for row in rows:
         assert row["ppl"] > 1 and row["entropy"] > 0 and row["seconds_per_sample"] > 0
         assert (row["valid"] is None) == (row["dataset"] == "text")

@@ -1,8 +1,21 @@
-"""The MDLM teacher's ancestral sampler (core) as used by the domain, the row cache and RGAS."""
+"""The MDLM teacher's ancestral sampler (core) as used by the domain, the row cache, RGAS and the exact
+denoiser of the synthetic grammar."""
 
+import itertools
+
+import pytest
 import torch
 
-from fewstep.domains.language import Discriminator, build_teacher, rgas_sample, sample_mdlm, time_grid
+from fewstep.domains.language import (
+    Discriminator,
+    ExactDenoiser,
+    GrammarLanguage,
+    build_teacher,
+    rgas_sample,
+    sample_mdlm,
+    time_grid,
+)
+from fewstep.errors import ShapeError
 from fewstep.samplers import MaskedAncestralSampler
 
 
@@ -38,3 +51,18 @@ def test_rgas_returns_complete_sequences():
     out = rgas_sample(model, disc, path, 4, 10, 6, generator=torch.Generator().manual_seed(0))
     assert out.x0.shape == (4, 10) and out.nfe == 6
     assert not (out.x0 == path.mask_id).any()
+
+
+def test_exact_denoiser_matches_the_posterior_by_enumeration():
+    lang = GrammarLanguage(vocab_size=3, seq_len=5, successors=2, leak=0.05, seed=1)
+    every = torch.tensor(list(itertools.product(range(3), repeat=5)))
+    weight = lang.log_prob(every).exp()  # (243,) exact law of every sequence
+    z = torch.tensor([[3, 1, 3, 3, 0], [3, 3, 3, 3, 3], [2, 3, 1, 0, 3]])
+    probs = ExactDenoiser(lang)(z, torch.ones(3)).double().softmax(dim=-1)
+    for row, probs_row in zip(z, probs):
+        consistent = ((every == row) | (row == 3)).all(dim=1)
+        for i in range(5):
+            brute = torch.zeros(4, dtype=torch.float64).index_add_(0, every[consistent, i], weight[consistent])
+            assert torch.allclose(probs_row[i], brute / brute.sum(), atol=1e-6)
+    with pytest.raises(ShapeError, match="z must hold tokens"):
+        ExactDenoiser(lang)(torch.tensor([[4, 0, 0, 0, 0]]), torch.ones(1))
