@@ -8,11 +8,11 @@ centred reduced coordinates (b, N - 1, 3) inside the networks (:mod:`.centring`)
 """
 
 from fewstep.domains.protein.centring import centre, from_reduced, helmert_basis, random_rotations, to_reduced
-from fewstep.domains.protein.data import BackboneSet, structure_files
+from fewstep.domains.protein.data import BackboneSet, principal_frame, structure_files
 from fewstep.domains.protein.descriptors import descriptor, descriptor_frechet, descriptors
-from fewstep.domains.protein.distill import ProteinSiD, without_self_conditioning
+from fewstep.domains.protein.distill import ProteinSiD, log_grid_times, without_self_conditioning
 from fewstep.domains.protein.io import Backbone, load_backbone, save_backbone
-from fewstep.domains.protein.model import PairBiasedBlock, ProteinaConfig, ProteinaMini
+from fewstep.domains.protein.model import PairBiasedBlock, ProteinaConfig, ProteinaMini, neighbour_offsets
 from fewstep.domains.protein.pipeline import FULL, QUICK, TINY, ProteinScale, train_student, train_teacher
 from fewstep.domains.protein.procedural import Fold, ProceduralBackbone, make_backbone, procedural_backbones
 from fewstep.domains.protein.quality import DesignabilityOracle, designability, quality_summary, sse_string
@@ -51,8 +51,11 @@ __all__ = [
     "generator_grid",
     "helmert_basis",
     "load_backbone",
+    "log_grid_times",
     "make_backbone",
+    "neighbour_offsets",
     "novelty",
+    "principal_frame",
     "procedural_backbones",
     "quality_summary",
     "random_rotations",

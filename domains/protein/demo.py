@@ -28,8 +28,8 @@ from fewstep.domains.protein.pipeline import (
 )
 from fewstep.hub import save_pretrained
 
-DEMO = replace(FULL, model=ProteinaConfig(width=48, depth=2, heads=4), data_count=256, teacher_steps=400,
-               sid_steps=60, eval_samples=8, tm_samples=4, novelty_reference=4)
+DEMO = replace(FULL, model=ProteinaConfig(width=48, depth=2, heads=4, distance_bins=32), data_count=256,
+               teacher_steps=1500, sid_steps=200, eval_samples=8, tm_samples=4, novelty_reference=4)
 
 
 def _figure(rows: list[dict], traces: dict[str, np.ndarray], path: Path) -> Path:

@@ -10,6 +10,9 @@ arXiv:2404.04057, Eq. 20 / Alg. 1) with the paper's choices filled in:
 - the fake score f_psi and the student G_theta start as copies of the teacher with self-conditioning off;
 - the fake score trains with Proteina's loss and Beta-mixture time (``BetaMixtureTime``, arXiv:2503.00710,
   Sec. 3.2): L_psi = ||f_psi(x_t, t) - sg(x_g)||^2 / (3n) / t^2, the same as the velocity loss;
+- the generator loss draws its time on the teacher's log grid, s ~ U{0..400}, t = 10^{-2 s / 400} clamped to
+  [t_min, t_max] (``sid_loss.py``; :func:`log_grid_times`), not uniformly: half of the draws fall below
+  t = 0.1, where the local Cα geometry is decided;
 - alpha = 1.0 (``run_sid_proteina.sh``); sampling uses inference-time noise modulation gamma = 0.45.
 
 All networks run on centred reduced coordinates (:mod:`~fewstep.domains.protein.centring`), so the core's
@@ -25,13 +28,26 @@ import torch
 from torch import Tensor
 
 from fewstep.distillers import SiD
-from fewstep.distillers.base import check_nfe, trainable_copy, x0_student
+from fewstep.distillers.base import check_nfe, rms, standard_noise, trainable_copy, x0_student
+from fewstep.distillers.sid import sid_generator_loss
 from fewstep.domains.protein.model import ProteinaMini
 from fewstep.domains.protein.sampling import MeanStart, generator_grid
 from fewstep.errors import ConfigError
-from fewstep.objectives import BetaMixtureTime, FlowMatching
+from fewstep.objectives import BetaMixtureTime, FlowMatching, ObjectiveOutput
+from fewstep.parametrizations import Prediction
 from fewstep.paths import LinearPath
 from fewstep.samplers import ConsistencySampler, SampleOutput
+
+
+def log_grid_times(n: int, like: Tensor, generator: torch.Generator | None, *, teacher_steps: int = 400,
+                   t_min: float = 0.02, t_max: float = 0.98) -> Tensor:
+    """SiD-Protein's generator-loss times in fewstep time: s ~ U{0..N}, t = clamp(10^{-2 s / N}, t_min, t_max);
+    (n,) typed like ``like`` (Proteina's t = 1 - 10^{-2 s / N}, flipped to t = 0 data)."""
+    if n < 0 or teacher_steps < 1 or not 0 <= t_min < t_max <= 1:
+        raise ConfigError(f"need n >= 0, teacher_steps >= 1, 0 <= t_min < t_max <= 1; got {n}, {teacher_steps}, "
+                          f"{t_min}, {t_max}")
+    s = torch.randint(0, teacher_steps + 1, (n,), generator=generator, device=like.device).double()
+    return (10.0 ** (-2.0 * s / teacher_steps)).clamp(t_min, t_max).to(like.dtype)
 
 
 def without_self_conditioning(model: ProteinaMini) -> ProteinaMini:
@@ -47,22 +63,40 @@ class ProteinSiD(SiD):
     """SiD with SiD-Protein's multistep generator, fake-score loss and noise modulation.
 
     teacher: a :class:`ProteinaMini` velocity network on reduced coordinates (frozen here);
-    steps: K of the training grid; noise_scale: gamma used by :meth:`generate`;
+    steps: K of the training grid; noise_scale: gamma used by :meth:`generate`; student_every: fake-score
+    updates per generator update (1 in SiD-Protein, whose batch is 4096; more keeps f_psi on the generator's
+    distribution when batches are small, as DMD2's two time-scale rule);
     ``generate(noise, nfe)`` samples on ``generator_grid(nfe)`` (K may differ from the training K: the
     student is a function of continuous t). noise: (b, N - 1, 3) standard normal.
     """
 
     def __init__(self, teacher: torch.nn.Module, steps: int = 16, alpha: float = 1.0, noise_scale: float = 0.45,
-                 t_min: float = 0.02, t_max: float = 0.98) -> None:
+                 t_min: float = 0.02, t_max: float = 0.98, student_every: int = 1) -> None:
         if hasattr(teacher, "model") and not isinstance(teacher, ProteinaMini):  # fewstep.hub.PretrainedModel
             teacher = teacher.model
         path = LinearPath()
         student = MeanStart(x0_student(without_self_conditioning(teacher), path), noise_scale=1.0)
         super().__init__(teacher, path, student=student, fake_score=without_self_conditioning(teacher),
                          generator_grid=generator_grid(check_nfe(steps)), t_min=t_min, t_max=t_max,
-                         noise_scale=noise_scale, alpha=alpha)
+                         noise_scale=noise_scale, alpha=alpha, student_every=student_every)
         self.fake_objective = FlowMatching(path, BetaMixtureTime())
         self.steps = steps
+
+    def generator_loss(self, x: Tensor, generator: torch.Generator | None) -> ObjectiveOutput:
+        """The core SiD generator loss (:func:`~fewstep.distillers.sid.sid_generator_loss`, arXiv:2404.04057
+        Eq. 20) at SiD-Protein's log-grid times (:func:`log_grid_times`); non-finite samples are masked out."""
+        keep = torch.isfinite(x).flatten(1).all(dim=1)
+        x_k = x[keep]
+        t = log_grid_times(x_k.shape[0], x, generator, t_min=self.t_min, t_max=self.t_max)
+        x_t = self.path.sample(x_k, standard_noise(x_k, generator), t).x_t
+        x0_real = self.teacher_predict(x_t, t, Prediction.X0)
+        x0_fake = self.fake_predict(x_t, t, Prediction.X0)
+        per_sample = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        per_sample = per_sample.masked_scatter(keep, sid_generator_loss(x_k, x0_real, x0_fake, self.alpha))
+        loss = per_sample.sum() / keep.sum().clamp_min(1)
+        metrics = {"sid": loss.detach(), "fake_real_gap": rms(x0_fake - x0_real).mean().detach(),
+                   "nan_masked": 1 - keep.float().mean()}
+        return ObjectiveOutput(loss=loss, per_sample=per_sample, metrics=metrics)
 
     def generate(self, noise: Tensor, nfe: int, generator: torch.Generator | None = None) -> SampleOutput:
         sampler = ConsistencySampler(self.student_path, noise_scale=self.noise_scale)

@@ -6,6 +6,12 @@ embedding of x_t, the self-conditioning x_sc and the residue index; a pair repre
 sequence separation and binned x_t / x_sc distances (0.1–3 nm) that biases every attention head; adaLN-Zero
 conditioning on the time (and optional fold class); velocity output LayerNorm -> Linear(3).
 
+One addition for the small scale (``local_neighbours``, default 2): each token also reads the sequence-local
+offsets x_{i+k} - x_i (and those of x_sc) in Å. They are translation invariant and rotate with the frame, so
+the network stays Proteina's non-equivariant transformer, but the 3.8 Å Cα–Cα geometry is visible at the
+resolution the last sampling steps need; without them a 3-layer teacher left the noise at t = 0.01 unresolved
+(velocity loss ~1 there, bond validity of x̂_0 at t = 0.05 below 40 %).
+
 Inputs are fewstep-time (t = 0 data) and nm. With ``reduced_coordinates`` the network reads and writes the
 centred reduced coordinates of :mod:`fewstep.domains.protein.centring`: y (b, N - 1, 3).
 """
@@ -21,6 +27,7 @@ from torch import Tensor, nn
 
 from fewstep.checks import check_tensor
 from fewstep.domains.protein.centring import from_reduced, to_reduced
+from fewstep.domains.protein.data import ANGSTROM_PER_NM
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.hub import register_pretrained
 from fewstep.nn import TimestepEmbedder, modulate, sinusoidal_embedding
@@ -41,14 +48,31 @@ class ProteinaConfig:
     self_conditioning: bool = True
     self_conditioning_prob: float = 0.5
     reduced_coordinates: bool = True
+    local_neighbours: int = 2  # token features: offsets x_{i+k} - x_i (Å) for 0 < |k| <= this; 0 disables
 
     def __post_init__(self) -> None:
         if self.width % self.heads or self.width % 2:
             raise ConfigError(f"width ({self.width}) must be even and divisible by heads ({self.heads})")
-        if min(self.depth, self.pair_dim, self.max_separation, self.distance_bins) < 1 or self.num_folds < 0:
-            raise ConfigError(f"depth, pair_dim, max_separation, distance_bins must be >= 1, num_folds >= 0: {self}")
+        if min(self.depth, self.pair_dim, self.max_separation, self.distance_bins) < 1 \
+                or min(self.num_folds, self.local_neighbours) < 0:
+            raise ConfigError(f"depth, pair_dim, max_separation, distance_bins must be >= 1, num_folds and "
+                              f"local_neighbours >= 0: {self}")
         if not 0 <= self.fold_dropout < 1 or not 0 <= self.self_conditioning_prob <= 1:
             raise ConfigError(f"fold_dropout must be in [0, 1) and self_conditioning_prob in [0, 1]: {self}")
+
+
+def neighbour_offsets(x_bn3: Tensor, k_max: int) -> Tensor:
+    """Sequence-local offsets (x_{i+k} - x_i) in Å for k = ±1..±k_max, zero past the chain ends:
+    (b, N, 3) nm -> (b, N, 6 k_max). Translation invariant; they rotate with the frame like x itself."""
+    n = x_bn3.shape[1]
+    parts = []
+    for k in [*range(-k_max, 0), *range(1, k_max + 1)]:
+        shifted = torch.zeros_like(x_bn3)
+        if abs(k) < n:
+            src, dst = (slice(k, None), slice(None, n - k)) if k > 0 else (slice(None, n + k), slice(-k, None))
+            shifted[:, dst] = (x_bn3[:, src] - x_bn3[:, dst]) * ANGSTROM_PER_NM
+        parts.append(shifted)
+    return torch.cat(parts, dim=-1)
 
 
 def distance_one_hot(x_bn3: Tensor, bins: int, low: float = 0.1, high: float = 3.0) -> Tensor:
@@ -91,6 +115,8 @@ class ProteinaMini(nn.Module):
         w = cfg.width
         self.embed_x = nn.Linear(3, w)
         self.embed_sc = nn.Linear(3, w)
+        local = 6 * cfg.local_neighbours
+        self.embed_local = nn.Linear(2 * local, w) if local else None
         self.time = TimestepEmbedder(w)
         self.fold = nn.Embedding(cfg.num_folds + 1, w) if cfg.num_folds else None
         self.pair_sep = nn.Embedding(2 * cfg.max_separation + 1, cfg.pair_dim)
@@ -114,6 +140,9 @@ class ProteinaMini(nn.Module):
         cfg, (b, n, _) = self.config, x.shape
         idx = torch.arange(n, device=x.device)
         tokens = self.embed_x(x) + self.embed_sc(x_sc) + sinusoidal_embedding(idx.float(), cfg.width).to(x)
+        if self.embed_local is not None:
+            k = cfg.local_neighbours
+            tokens = tokens + self.embed_local(torch.cat([neighbour_offsets(x, k), neighbour_offsets(x_sc, k)], -1))
         c = self.time(t)
         if self.fold is not None:
             labels = torch.full((b,), cfg.num_folds, device=x.device, dtype=torch.long) if fold is None else fold

@@ -4,8 +4,8 @@ Teacher: :class:`~fewstep.domains.protein.model.ProteinaMini` trained with the c
 the linear path with Proteina's Beta-mixture time (arXiv:2503.00710, Sec. 3.2; its loss
 ||x̂_1 - x_1||^2 / (3n) / (1 - t)^2 equals the velocity loss ||v̂ - v||^2 / (3n) used here) through
 :func:`fewstep.train.fit_teacher`. Student: :class:`~fewstep.domains.protein.distill.ProteinSiD` through
-:func:`fewstep.distillers.fit_distiller` with SiD-Protein's learning rates (5e-5 generator, 1e-4 fake score,
-scaled by ``lr_scale``). Evaluation: quality, TM diversity/novelty and the descriptor Fréchet proxy.
+the core's distillation step with SiD-Protein's learning rates (5e-5 generator, 1e-4 fake score, scaled by
+``lr_scale``) and an EMA of the generator. Evaluation: quality, TM diversity/novelty and the descriptor Fréchet proxy.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
-from fewstep.distillers import fit_distiller
-from fewstep.domains.protein.data import ANGSTROM_PER_NM, BackboneSet
+from fewstep.distillers import distillation_step, make_optimizers
+from fewstep.domains.protein.data import ANGSTROM_PER_NM, BackboneSet, Frame
 from fewstep.domains.protein.descriptors import descriptor_frechet, descriptors
 from fewstep.domains.protein.distill import ProteinSiD
 from fewstep.domains.protein.model import ProteinaConfig, ProteinaMini
 from fewstep.domains.protein.procedural import procedural_backbones
 from fewstep.domains.protein.quality import quality_summary
 from fewstep.domains.protein.similarity import diversity, novelty
+from fewstep.nn import EMA
 from fewstep.objectives import BetaMixtureTime, FlowMatching
 from fewstep.paths import LinearPath
 from fewstep.train import fit_teacher
@@ -34,18 +36,21 @@ from fewstep.train import fit_teacher
 class ProteinScale:
     """Every size of one run; ``QUICK``/``FULL``/``TINY`` below."""
 
-    model: ProteinaConfig = field(default_factory=ProteinaConfig)
+    model: ProteinaConfig = field(default_factory=lambda: ProteinaConfig(distance_bins=32))
     data_count: int = 512
-    lengths: tuple[int, ...] = (32, 48)
-    teacher_steps: int = 1200
+    lengths: tuple[int, ...] = (32,)
+    frame: Frame = "principal"
+    teacher_steps: int = 4000
     teacher_batch: int = 16
     teacher_lr: float = 2e-3
-    sid_steps: int = 200
+    sid_steps: int = 800
     sid_batch: int = 8
     lr_scale: float = 1.0
+    student_ema: float = 0.99
+    student_every: int = 4
     train_k: int = 16
     teacher_nfe: int = 400
-    eval_samples: int = 24
+    eval_samples: int = 32
     tm_samples: int = 12
     novelty_reference: int = 12
 
@@ -65,7 +70,7 @@ def scale_from_env(default: ProteinScale = FULL) -> ProteinScale:
 
 
 def training_set(scale: ProteinScale, seed: int = 0) -> BackboneSet:
-    return BackboneSet.from_procedural(procedural_backbones(scale.data_count, scale.lengths, seed=seed))
+    return BackboneSet.from_procedural(procedural_backbones(scale.data_count, scale.lengths, seed=seed), scale.frame)
 
 
 def train_teacher(scale: ProteinScale, data: BackboneSet, seed: int = 0, progress: bool = False) -> nn.Module:
@@ -81,12 +86,19 @@ def train_teacher(scale: ProteinScale, data: BackboneSet, seed: int = 0, progres
 
 def train_student(teacher: nn.Module, scale: ProteinScale, data: BackboneSet, steps: int, seed: int = 0,
                   progress: bool = False) -> ProteinSiD:
-    """SiD with a K = ``steps`` training grid; returns the distiller in eval mode (``.student``)."""
+    """SiD with a K = ``steps`` training grid; returns the distiller in eval mode whose ``.student`` holds the
+    generator's EMA (``student_ema``; SiD-Protein keeps an EMA of G_theta). The loop is the core's
+    :func:`~fewstep.distillers.distillation_step` with Adam betas (0, 0.999), as ``fit_distiller``."""
     torch.manual_seed(seed)
-    distiller = ProteinSiD(teacher, steps=steps)
-    lr = {"student": 5e-5 * scale.lr_scale, "fake_score": 1e-4 * scale.lr_scale}
-    fit_distiller(distiller, data.sample_batch, steps=scale.sid_steps, batch_size=scale.sid_batch, lr=lr, seed=seed,
-                  progress=progress, desc=f"protein SiD K={steps}")
+    generator = torch.Generator().manual_seed(seed)
+    distiller = ProteinSiD(teacher, steps=steps, student_every=scale.student_every)
+    optimizers = make_optimizers(distiller, {"student": 5e-5 * scale.lr_scale, "fake_score": 1e-4 * scale.lr_scale})
+    ema = EMA(distiller.student, beta=scale.student_ema)
+    distiller.train()
+    for step in tqdm(range(scale.sid_steps), desc=f"protein SiD K={steps}", disable=not progress, mininterval=1.0):
+        distillation_step(distiller, optimizers, data.sample_batch(scale.sid_batch, generator), step, generator)
+        ema.update(distiller.student)
+    distiller.student.load_state_dict(ema.shadow.state_dict())
     return distiller.eval()
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from fewstep.domains.protein import (
+    BackboneSet,
     Fold,
     ProteinaConfig,
     ProteinaMini,
@@ -19,7 +20,11 @@ from fewstep.domains.protein import (
     sse_string,
     to_reduced,
 )
+from fewstep.domains.protein.data import principal_frame
+from fewstep.domains.protein.descriptors import pseudo_torsions
+from fewstep.domains.protein.model import neighbour_offsets
 from fewstep.domains.protein.sampling import MeanStart, SelfConditioned, generator_grid
+from fewstep.errors import ConfigError, ShapeError
 from fewstep.paths import LinearPath
 from fewstep.samplers import ConsistencySampler, EulerSampler, SDESampler, log_grid
 
@@ -83,3 +88,36 @@ def test_centring_is_preserved_by_every_sampler_step():
             assert state.shape == (3, 12, 3)
             assert state.mean(dim=1).abs().max() < 1e-5, name
         assert states[-1].abs().max() > 1e-3
+
+
+def test_principal_frame_is_a_proper_rotation_that_forgets_the_input_pose():
+    ca = torch.as_tensor(make_backbone(Fold.HELIX_BUNDLE, 40, np.random.default_rng(1)).ca) / 10
+    rot = random_rotations(3, torch.Generator().manual_seed(2), torch.float64)
+    framed = [principal_frame(ca @ r.T + 0.5) for r in rot]  # any pose and offset -> one frame
+    for x in framed[1:]:
+        torch.testing.assert_close(x, framed[0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.cdist(framed[0], framed[0]), torch.cdist(ca, ca), atol=1e-6, rtol=0)
+    torch.testing.assert_close(pseudo_torsions(framed[0].numpy()), pseudo_torsions(ca.numpy()))  # chirality kept
+    inertia = framed[0].T @ framed[0]
+    assert inertia[0, 0] >= inertia[1, 1] >= inertia[2, 2] and inertia[0, 1].abs() < 1e-6
+    with pytest.raises(ShapeError, match="chain"):
+        principal_frame(torch.zeros(4, 2))
+
+
+def test_principal_frame_batches_are_never_rotated():
+    chains = [b.ca for b in procedural_backbones(6, lengths=(20,), seed=0)]
+    data = BackboneSet(chains, frame="principal")
+    batch = data.sample_batch(4, torch.Generator().manual_seed(0), reduced=False)
+    assert any(torch.allclose(batch[0], c) for c in data.chains)
+    with pytest.raises(ConfigError, match="frame"):
+        BackboneSet(chains, frame="upright")
+
+
+def test_neighbour_offsets_are_local_translation_invariant_and_zero_past_the_ends():
+    x = torch.randn(2, 7, 3, dtype=torch.float64)
+    off = neighbour_offsets(x, 2)
+    assert off.shape == (2, 7, 12)
+    torch.testing.assert_close(neighbour_offsets(x + 3.0, 2), off)
+    torch.testing.assert_close(off[:, 2, 6:9], 10 * (x[:, 3] - x[:, 2]))  # k = +1, in Å
+    torch.testing.assert_close(off[:, 2, 3:6], 10 * (x[:, 1] - x[:, 2]))  # k = -1
+    assert off[:, 0, :6].abs().max() == 0 and off[:, -1, 6:].abs().max() == 0

@@ -14,6 +14,7 @@ from fewstep.domains.protein import (
     sample_student,
     sample_teacher,
 )
+from fewstep.domains.protein.distill import log_grid_times
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.guidance import CFGModel
 from fewstep.hub import from_pretrained, save_pretrained
@@ -99,3 +100,14 @@ def test_sid_trains_and_samples_on_the_teachers_log_grid():
     x = sample_student(sid.student, 3, 12, steps=4, generator=torch.Generator().manual_seed(0))
     assert x.shape == (3, 12, 3) and x.mean(dim=1).abs().max() < 1e-4
     assert sid.generate(torch.randn(2, 11, 3), nfe=2).x0.shape == (2, 11, 3)
+
+
+def test_sid_generator_times_lie_on_the_teachers_log_grid():
+    t = log_grid_times(4000, torch.zeros(1), torch.Generator().manual_seed(0), t_min=0.02, t_max=0.98)
+    assert t.shape == (4000,) and t.min() >= 0.02 and t.max() <= 0.98
+    inside = t[(t > 0.02) & (t < 0.98)].double()
+    s = -200 * torch.log10(inside)  # t = 10^{-2 s / 400}
+    torch.testing.assert_close(s, s.round(), atol=1e-3, rtol=0)
+    assert 0.4 < (t < 0.1).float().mean() < 0.6  # half of the draws resolve local geometry
+    with pytest.raises(ConfigError, match="t_min"):
+        log_grid_times(2, torch.zeros(1), None, t_min=0.5, t_max=0.1)
