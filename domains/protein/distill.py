@@ -28,13 +28,11 @@ import torch
 from torch import Tensor
 
 from fewstep.distillers import SiD
-from fewstep.distillers.base import check_nfe, rms, standard_noise, trainable_copy, x0_student
-from fewstep.distillers.sid import sid_generator_loss
+from fewstep.distillers.base import check_nfe, trainable_copy, x0_student
 from fewstep.domains.protein.model import ProteinaMini
 from fewstep.domains.protein.sampling import MeanStart, generator_grid
 from fewstep.errors import ConfigError
-from fewstep.objectives import BetaMixtureTime, FlowMatching, ObjectiveOutput
-from fewstep.parametrizations import Prediction
+from fewstep.objectives import BetaMixtureTime, FlowMatching
 from fewstep.paths import LinearPath
 from fewstep.samplers import ConsistencySampler, SampleOutput
 
@@ -82,21 +80,10 @@ class ProteinSiD(SiD):
         self.fake_objective = FlowMatching(path, BetaMixtureTime())
         self.steps = steps
 
-    def generator_loss(self, x: Tensor, generator: torch.Generator | None) -> ObjectiveOutput:
-        """The core SiD generator loss (:func:`~fewstep.distillers.sid.sid_generator_loss`, arXiv:2404.04057
-        Eq. 20) at SiD-Protein's log-grid times (:func:`log_grid_times`); non-finite samples are masked out."""
-        keep = torch.isfinite(x).flatten(1).all(dim=1)
-        x_k = x[keep]
-        t = log_grid_times(x_k.shape[0], x, generator, t_min=self.t_min, t_max=self.t_max)
-        x_t = self.path.sample(x_k, standard_noise(x_k, generator), t).x_t
-        x0_real = self.teacher_predict(x_t, t, Prediction.X0)
-        x0_fake = self.fake_predict(x_t, t, Prediction.X0)
-        per_sample = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-        per_sample = per_sample.masked_scatter(keep, sid_generator_loss(x_k, x0_real, x0_fake, self.alpha))
-        loss = per_sample.sum() / keep.sum().clamp_min(1)
-        metrics = {"sid": loss.detach(), "fake_real_gap": rms(x0_fake - x0_real).mean().detach(),
-                   "nan_masked": 1 - keep.float().mean()}
-        return ObjectiveOutput(loss=loss, per_sample=per_sample, metrics=metrics)
+    def generator_times(self, n: int, like: Tensor, generator: torch.Generator | None) -> Tensor:
+        """SiD-Protein draws the generator loss's times on the teacher's log grid (:func:`log_grid_times`)
+        rather than SiD's uniform times."""
+        return log_grid_times(n, like, generator, t_min=self.t_min, t_max=self.t_max)
 
     def generate(self, noise: Tensor, nfe: int, generator: torch.Generator | None = None) -> SampleOutput:
         sampler = ConsistencySampler(self.student_path, noise_scale=self.noise_scale)

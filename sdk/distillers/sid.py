@@ -31,10 +31,10 @@ def sid_generator_loss(x_g: Tensor, x0_real: Tensor, x0_fake: Tensor, alpha: flo
 class SiD(FakeScoreDistiller):
     r"""SiD with a K-step generator (SiD-Protein) and inference-time noise scale gamma.
 
-    Generator step: t ~ U[t_min, t_max], x_t = alpha x_g + sigma eps (with gradient), the loss of
-    :func:`sid_generator_loss` with alpha = 1.2 (SiD's default; 1.0 in SiD-Protein). Generator samples
-    that are not finite are masked out (SiD drops NaN samples); ``nan_masked`` logs their share. Fake
-    score and generator alternate 1:1. Health metrics: ``fake_real_gap``.
+    Generator step: t ~ :meth:`generator_times` (U[t_min, t_max]), x_t = alpha x_g + sigma eps (with
+    gradient), the loss of :func:`sid_generator_loss` with alpha = 1.2 (SiD's default; 1.0 in SiD-Protein).
+    Generator samples that are not finite are masked out (SiD drops NaN samples); ``nan_masked`` logs their
+    share. Fake score and generator alternate 1:1. Health metrics: ``fake_real_gap``.
     """
 
     def __init__(self, teacher: nn.Module, path: GaussianPath, student: nn.Module | None = None,
@@ -47,10 +47,15 @@ class SiD(FakeScoreDistiller):
                          noise_scale=noise_scale, teacher_prediction=teacher_prediction)
         self.alpha = check_positive("alpha", alpha, allow_zero=True)
 
+    def generator_times(self, n: int, like: Tensor, generator: torch.Generator | None) -> Tensor:
+        """(n,) diffusion times of the generator loss: U[t_min, t_max] (SiD, Alg. 1); subclasses may redraw
+        them (SiD-Protein takes the teacher's log grid)."""
+        return uniform_times(n, self.t_min, self.t_max, like, generator)
+
     def generator_loss(self, x: Tensor, generator: torch.Generator | None) -> ObjectiveOutput:
         keep = torch.isfinite(x).flatten(1).all(dim=1)  # NaN generator samples are dropped before use
         x_k = x[keep]
-        t = uniform_times(x_k.shape[0], self.t_min, self.t_max, x, generator)
+        t = self.generator_times(x_k.shape[0], x, generator)
         x_t = self.path.sample(x_k, standard_noise(x_k, generator), t).x_t
         x0_real = self.teacher_predict(x_t, t, Prediction.X0)
         x0_fake = self.fake_predict(x_t, t, Prediction.X0)
