@@ -64,7 +64,7 @@ class LanguageScale:
     @classmethod
     def named(cls, name: str) -> LanguageScale:
         scales = {"full": cls(),
-                  "quick": cls(width=48, depth=2, teacher_steps=150, teacher_lr=3e-3, judge_steps=100,
+                  "quick": cls(width=48, depth=2, teacher_steps=500, teacher_lr=3e-3, judge_steps=100,
                                disc_warmup=10, distill_steps=30, student_lr=1e-4, bank_size=256, bank_nfe=64,
                                eval_samples=64, max_chars=300_000, teacher_nfe=(8, 32, 256), student_nfe=(8, 32)),
                   "tiny": cls(seq_len=16, synthetic_vocab=8, synthetic_size=512, width=32, depth=2, heads=2,
