@@ -15,7 +15,7 @@ import torch
 from fewstep.domains.robotics.composition import ComposedPolicy, simplex_grid
 from fewstep.domains.robotics.config import PolicyConfig, PolicyKind
 from fewstep.domains.robotics.data import ChunkDataset
-from fewstep.domains.robotics.envs.driving import BEV_SHAPE, HORIZON, driving_dataset
+from fewstep.domains.robotics.envs.driving import BEV_SHAPE, EGO_DIM, HORIZON, driving_dataset
 from fewstep.domains.robotics.envs.navigation import IMAGE_SHAPE, STATE_DIM, NavigationEnv, collect_demonstrations
 from fewstep.domains.robotics.goalflow.evaluate import drivable_labels, evaluate_plans
 from fewstep.domains.robotics.goalflow.pipeline import GOALFLOW_NOISE_SCALE, GoalFlow, sample_trajectories
@@ -49,7 +49,7 @@ class RoboticsScale:
     weight_resolution: int = 10
     policy_nfe: int = 4
     train_scenes: int = 2000
-    test_scenes: int = 300
+    test_scenes: int = 1000
     vocab_size: int = 128
     generator_steps: int = 1000
     scorer_steps: int = 800
@@ -126,14 +126,15 @@ def goalflow_rows(scale: RoboticsScale, progress: bool = False) -> list[dict[str
 
     GoalFlow's generator uses the paper's noise scale 0.1; the no-goal flow is reported both with the
     standard scale 1 (``flow_no_goal``) and with the same scale 0.1 (``flow_no_goal_small_noise``), so the
-    goal's effect is separated from the noise scale's."""
+    goal's effect is separated from the noise scale's. Every method reads the same scene: the BEV raster and
+    the ego status with NAVSIM's driving command (left / straight / right)."""
     observations, expert, scenes = driving_dataset(range(scale.train_scenes))
     test_obs, test_expert, test_scenes = driving_dataset(range(50_000, 50_000 + scale.test_scenes))
     vocabulary = goal_vocabulary(expert, scale.vocab_size)
     scorer = train_goal_scorer(GoalScorerConfig(vocab_size=scale.vocab_size, width=scale.width), observations,
                                expert[:, -1], vocabulary, drivable_labels(scenes, vocabulary),
                                steps=scale.scorer_steps, progress=progress)
-    scene_shapes = {"bev": list(BEV_SHAPE), "ego": [2]}
+    scene_shapes = {"bev": list(BEV_SHAPE), "ego": [EGO_DIM]}
 
     def fit(kind: str, with_goal: bool, noise_scale: float = 1.0) -> ChunkPolicyModel:
         shapes = {**scene_shapes, **({"goal": [2]} if with_goal else {})}

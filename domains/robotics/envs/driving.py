@@ -2,10 +2,11 @@
 
 The small-scale GoalFlow setting of the reference notes (video_robotics.md, Sec. 5): a raster BEV
 (3, 32, 32) of the drivable area, lane centre lines and agents (current box 1.0, previous box 0.5, so
-their constant velocity is visible), and an ego vector (x, speed). The expert drives one of up to five
-manoeuvres (keep lane, change left / right, turn left / right at an intersection) chosen uniformly
-among those that stay clear of the agents' constant-velocity futures, so demonstrations are
-multimodal. Trajectories: (8, 2) future ego positions in a [-1, 1]^2 frame, ego at y = -0.8 heading +y.
+their constant velocity is visible), and an ego status (x, speed, driving command). The expert
+drives one of up to five manoeuvres (keep lane, change left / right, turn left / right at an
+intersection) chosen uniformly among those that stay clear of the agents' constant-velocity futures,
+so demonstrations are multimodal. Trajectories: (8, 2) future ego positions in a [-1, 1]^2 frame, ego
+at y = -0.8 heading +y.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor
 
@@ -23,6 +25,19 @@ HORIZON = 8
 BEV_SHAPE = (3, 32, 32)
 LANE = 0.25
 MANOEUVRES = ("keep", "left_change", "right_change", "left_turn", "right_turn")
+#: NAVSIM's driving command (left / straight / right), which its planners read with the ego status
+#: (TransFuser's status feature: the one-hot command, velocity, acceleration), taken from the route the
+#: ego follows. It names the direction, not the manoeuvre: "left" is a lane change or a turn.
+COMMANDS = ("left", "straight", "right")
+#: ego status: x, speed and the one-hot driving command
+EGO_DIM = 2 + len(COMMANDS)
+
+
+def driving_command(manoeuvre: str) -> int:
+    """Index into :data:`COMMANDS` of a manoeuvre's coarse direction."""
+    if manoeuvre not in MANOEUVRES:
+        raise ConfigError(f"manoeuvre must be one of {MANOEUVRES}, got {manoeuvre!r}")
+    return 0 if manoeuvre.startswith("left") else 2 if manoeuvre.startswith("right") else 1
 
 
 @dataclass
@@ -148,13 +163,17 @@ def render_bev(scene: Scene, resolution: int = BEV_SHAPE[1]) -> Tensor:
 
 
 def driving_dataset(seeds: range | list[int]) -> tuple[dict[str, Tensor], Tensor, list[Scene]]:
-    """Observations {"bev": (n, 3, 32, 32), "ego": (n, 2)}, expert trajectories (n, 8, 2) and the scenes."""
+    """Observations {"bev": (n, 3, 32, 32), "ego": (n, EGO_DIM)}, expert trajectories (n, 8, 2) and the scenes.
+
+    The ego status is (x, speed, one-hot driving command of the expert's manoeuvre), as NAVSIM gives it.
+    """
     scenes, bevs, egos, trajs = [], [], [], []
     for seed in seeds:
-        scene, traj, _ = make_scene(seed)
+        scene, traj, manoeuvre = make_scene(seed)
         scenes.append(scene)
         bevs.append(render_bev(scene))
-        egos.append(torch.tensor([scene.ego_x, scene.speed]))
+        command = F.one_hot(torch.tensor(driving_command(manoeuvre)), len(COMMANDS)).float()
+        egos.append(torch.cat([torch.tensor([scene.ego_x, scene.speed]), command]))
         trajs.append(traj)
     if not scenes:
         raise ConfigError("seeds must list at least one scene")

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from fewstep.checks import check_positive, check_tensor
 from fewstep.domains.robotics.encoders import ObservationEncoder
+from fewstep.domains.robotics.envs.driving import BEV_SHAPE, EGO_DIM
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.hub import register_pretrained
 from fewstep.objectives.base import ObjectiveOutput
@@ -21,7 +22,7 @@ class GoalScorerConfig:
     """observations: name -> shape (as in PolicyConfig); vocab_size: k goal points; tau: temperature of
     the soft distance labels (squared distance units)."""
 
-    observations: dict[str, list[int]] = field(default_factory=lambda: {"bev": [3, 32, 32], "ego": [2]})
+    observations: dict[str, list[int]] = field(default_factory=lambda: {"bev": list(BEV_SHAPE), "ego": [EGO_DIM]})
     vocab_size: int = 128
     width: int = 64
     tau: float = 0.01
