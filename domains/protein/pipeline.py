@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from fewstep.distillers import distillation_step, make_optimizers
+from fewstep.distillers import fit_distiller
 from fewstep.domains.protein.data import ANGSTROM_PER_NM, BackboneSet, Frame
 from fewstep.domains.protein.descriptors import descriptor_frechet, descriptors
 from fewstep.domains.protein.distill import ProteinSiD
@@ -26,7 +25,6 @@ from fewstep.domains.protein.model import ProteinaConfig, ProteinaMini
 from fewstep.domains.protein.procedural import procedural_backbones
 from fewstep.domains.protein.quality import quality_summary
 from fewstep.domains.protein.similarity import diversity, novelty
-from fewstep.nn import EMA
 from fewstep.objectives import BetaMixtureTime, FlowMatching
 from fewstep.paths import LinearPath
 from fewstep.train import fit_teacher
@@ -87,19 +85,13 @@ def train_teacher(scale: ProteinScale, data: BackboneSet, seed: int = 0, progres
 def train_student(teacher: nn.Module, scale: ProteinScale, data: BackboneSet, steps: int, seed: int = 0,
                   progress: bool = False) -> ProteinSiD:
     """SiD with a K = ``steps`` training grid; returns the distiller in eval mode whose ``.student`` holds the
-    generator's EMA (``student_ema``; SiD-Protein keeps an EMA of G_theta). The loop is the core's
-    :func:`~fewstep.distillers.distillation_step` with Adam betas (0, 0.999), as ``fit_distiller``."""
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    generator's EMA (``student_ema``; SiD-Protein keeps an EMA of G_theta), trained by the core
+    :func:`~fewstep.distillers.fit_distiller` (Adam betas (0, 0.999))."""
     distiller = ProteinSiD(teacher, steps=steps, student_every=scale.student_every)
-    optimizers = make_optimizers(distiller, {"student": 5e-5 * scale.lr_scale, "fake_score": 1e-4 * scale.lr_scale})
-    ema = EMA(distiller.student, beta=scale.student_ema)
-    distiller.train()
-    for step in tqdm(range(scale.sid_steps), desc=f"protein SiD K={steps}", disable=not progress, mininterval=1.0):
-        distillation_step(distiller, optimizers, data.sample_batch(scale.sid_batch, generator), step, generator)
-        ema.update(distiller.student)
-    distiller.student.load_state_dict(ema.shadow.state_dict())
-    return distiller.eval()
+    fit_distiller(distiller, data.sample_batch, steps=scale.sid_steps, batch_size=scale.sid_batch,
+                  lr={"student": 5e-5 * scale.lr_scale, "fake_score": 1e-4 * scale.lr_scale}, seed=seed,
+                  student_ema=scale.student_ema, progress=progress, desc=f"protein SiD K={steps}")
+    return distiller
 
 
 def reference_chains(data: BackboneSet, count: int) -> list[np.ndarray]:

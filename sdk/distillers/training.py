@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from fewstep.distillers.base import Distiller
 from fewstep.errors import ConfigError, NumericalError
+from fewstep.nn.ema import EMA
 
 #: ``sample_batch(batch_size, generator) -> x0`` (b, ...)
 BatchSource = Callable[[int, torch.Generator], Tensor]
@@ -77,17 +78,27 @@ def make_optimizers(distiller: Distiller, lr: float | dict[str, float],
 def fit_distiller(distiller: Distiller, sample_batch: BatchSource, *, steps: int, batch_size: int = 256,
                   lr: float | dict[str, float] = 1e-4, seed: int = 0,
                   betas: tuple[float, float] = (0.0, 0.999), grad_clip: float | None = 1.0,
-                  progress: bool = True, desc: str = "distill") -> list[dict]:
-    """Trains ``distiller`` for ``steps`` steps with Adam; returns the per-step metrics."""
+                  student_ema: float | None = None, progress: bool = True, desc: str = "distill") -> list[dict]:
+    """Trains ``distiller`` for ``steps`` steps with Adam; returns the per-step metrics.
+
+    ``student_ema``: when given, an EMA of ``distiller.student`` with that beta (and the core EMA's warm-up)
+    follows every step and replaces the student's weights at the end, as SiD-Protein and DMD2 sample from
+    the generator's EMA.
+    """
     if not isinstance(steps, int) or steps < 1 or batch_size < 1:
         raise ConfigError(f"need steps >= 1 and batch_size >= 1, got {steps}, {batch_size}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     optimizers = make_optimizers(distiller, lr, betas)
+    ema = None if student_ema is None else EMA(distiller.student, beta=student_ema)
     distiller.train()
     history = []
     for step in tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0):
         x0 = sample_batch(batch_size, generator)
         history.append(distillation_step(distiller, optimizers, x0, step, generator, grad_clip=grad_clip))
+        if ema is not None:
+            ema.update(distiller.student)
+    if ema is not None:
+        distiller.student.load_state_dict(ema.shadow.state_dict())
     distiller.eval()
     return history

@@ -99,3 +99,24 @@ def test_learns_towards_gaussian(cls, exact_teacher, gaussian, make_mlp):
     fit_distiller(d, lambda n, g: gaussian.sample(n, g).float(), steps=100, batch_size=64, lr=2e-3,
                   progress=False)
     assert error() < 0.5 * before
+
+
+def test_fit_distiller_student_ema_lags_the_raw_generator(exact_teacher, gaussian, make_mlp):
+    """student_ema=0 keeps the last weights exactly; a slow EMA stays closer to the initial generator."""
+    from fewstep.distillers.base import x0_student
+
+    path = LinearPath()
+
+    def distil(student_ema: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        d = SiD(exact_teacher, path, student=x0_student(make_mlp(seed=2, width=32).float(), path),
+                fake_score=make_mlp(seed=4, width=32).float())
+        initial = torch.cat([p.detach().flatten().clone() for p in d.student.parameters()])
+        fit_distiller(d, lambda n, g: gaussian.sample(n, g).float(), steps=20, batch_size=32, lr=2e-3,
+                      student_ema=student_ema, progress=False)
+        return initial, torch.cat([p.detach().flatten() for p in d.student.parameters()])
+
+    initial, raw = distil(None)
+    torch.testing.assert_close(distil(0.0)[1], raw, rtol=0, atol=0)
+    smoothed = distil(0.95)[1]
+    assert (smoothed - raw).norm() > 0.01 * (raw - initial).norm()  # the EMA is not the last iterate
+    assert (smoothed - initial).norm() < (raw - initial).norm()  # and it trails the generator's drift
