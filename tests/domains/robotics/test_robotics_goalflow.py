@@ -19,6 +19,7 @@ from fewstep.domains.robotics import (
     trajectory_score,
 )
 from fewstep.domains.robotics.envs.driving import COMMANDS, EGO_DIM, driving_command
+from fewstep.domains.robotics.goalflow.distill import distill_one_step
 from fewstep.domains.robotics.goalflow.evaluate import drivable_labels, evaluate_plans
 from fewstep.domains.robotics.goalflow.pipeline import raster_offroad
 from fewstep.errors import ConfigError, ShapeError
@@ -70,6 +71,21 @@ def test_plan_with_the_scorer_and_evaluate(trained):
         goalflow.scorer.select(scene, top=99)
     with pytest.raises(ConfigError, match="drivable"):
         GoalFlow(goalflow.scorer, goalflow.generator, drivable="lidar")
+
+
+def test_one_step_student_lands_on_the_teachers_ode_endpoints(trained):
+    goalflow, obs, expert, _ = trained
+    teacher = goalflow.generator
+    conditions = {**obs, "goal": expert[:, -1]}
+    student = distill_one_step(teacher, conditions, steps=150, teacher_nfe=8, batch_size=48, lr=3e-3)
+    noise = torch.randn(48, 8, 2, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ode = teacher.sample_normalized(conditions, noise, steps=8)
+        gaps = {name: (model.sample_normalized(conditions, noise, steps=1) - ode).square().mean()
+                for name, model in (("teacher", teacher), ("student", student))}
+    assert gaps["student"] < 0.5 * gaps["teacher"]
+    with pytest.raises(ConfigError, match="teacher_nfe"):
+        distill_one_step(teacher, conditions, steps=1, teacher_nfe=1)
 
 
 def test_kmeans_and_trajectory_score():
