@@ -21,7 +21,7 @@ from fewstep.domains.language.metrics import corpus_perplexity, unigram_entropy
 from fewstep.domains.language.pipeline import LanguageData, LanguageScale, Variant, distill, evaluate, load_data
 from fewstep.domains.language.protein import AMINO_ACIDS, protein_tokenizer, read_fasta
 from fewstep.domains.language.regularisers import masked_entropy, masked_kl
-from fewstep.domains.language.rgas import rgas_sample
+from fewstep.domains.language.rgas import rgas_model_calls, rgas_sample
 from fewstep.domains.language.synthetic import ExactDenoiser, GrammarLanguage
 from fewstep.domains.language.teacher import RowCache, build_teacher, sample_mdlm, time_grid, train_teacher
 from fewstep.domains.language.tokenization import BPETokenizer, CharTokenizer, load_tokenizer
@@ -56,6 +56,7 @@ __all__ = [
     "protein_tokenizer",
     "read_fasta",
     "read_text",
+    "rgas_model_calls",
     "rgas_sample",
     "sample_mdlm",
     "split_stream",

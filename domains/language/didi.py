@@ -13,7 +13,9 @@ log p_nu(x) ~ log P(z_tau | m) + log P(x | z_tau) is the log-likelihood of the s
 generation m -> z_tau -> x (intermediate-state matching / score decomposition, Sec. 3.3); the
 discriminator corrupts x at the same tau (coupled time). The first ``disc_warmup`` steps train only the
 discriminator, so that the student's first rewards are density ratios rather than noise (the authors' draft's
-``discriminator_warmup_steps``). Regularisers: + kl_weight KL(p_theta || p_nu)
+``discriminator_warmup_steps``). The reward enters the gradient only through E[R(z_tau) | x], so
+``reward_samples`` > 1 averages it over that many independent corruptions of each x: the same gradient
+with less variance (Rao-Blackwellisation; the paper draws one). Regularisers: + kl_weight KL(p_theta || p_nu)
 per generation step and - entropy_weight H(p_nu). Sampling uses the EMA student with the core ancestral
 sampler. Shapes: sequences (b, n) long, log-probabilities (b, n, V), rewards and times (b,).
 Time convention: t = 0 data, t = 1 fully masked.
@@ -70,7 +72,7 @@ class DiDiInstruct(Distiller):
     def __init__(self, teacher: nn.Module, path: MaskedPath, group_size: int = 4, intermediate: bool = True,
                  grouped: bool = True, tau_beta: tuple[int, int] = (2, 2), kl_weight: float = 0.01,
                  entropy_weight: float = 0.02, smoothing: float = 0.1, disc_blocks: int = 2,
-                 ema_beta: float = 0.999, disc_warmup: int = 0) -> None:
+                 ema_beta: float = 0.999, disc_warmup: int = 0, reward_samples: int = 1) -> None:
         if isinstance(teacher, PretrainedModel):  # a folder named in a YAML config
             teacher = teacher.model
         super().__init__(teacher, path)  # type: ignore[arg-type]  # the core base is typed for Gaussian paths
@@ -87,6 +89,9 @@ class DiDiInstruct(Distiller):
         if not isinstance(disc_warmup, int) or disc_warmup < 0:
             raise ConfigError(f"disc_warmup must be an int >= 0, got {disc_warmup!r}")
         self.disc_warmup = disc_warmup
+        if not isinstance(reward_samples, int) or reward_samples < 1:
+            raise ConfigError(f"reward_samples must be an int >= 1, got {reward_samples!r}")
+        self.reward_samples = reward_samples
         self.register_buffer("disc_updates", torch.zeros((), dtype=torch.long))  # checkpointed with the rest
 
     def trainable(self) -> dict[str, nn.Module]:
@@ -163,14 +168,19 @@ class DiDiInstruct(Distiller):
             raise ConfigError(f"batch size {b} must be a multiple of group_size {self.group_size}")
         roll = self.rollout(b, n, generator)
         with torch.no_grad():
-            z = self.path.sample(roll.x, roll.tau, generator=generator)
-            reward = density_ratio_reward(self.discriminator(z.z_t, roll.tau), z.masked)
+            draws = [self._reward(roll.x, roll.tau, generator) for _ in range(self.reward_samples)]
+            reward = torch.stack(draws).mean(dim=0)
             adv = grouped_advantage(reward, self.group_size) if self.grouped else reward.clamp(-3, 3)
         ikl = integral_kl_loss(roll.log_p, adv, time_weight(self.path, roll.tau.double()).float())
         loss = ikl + self.kl_weight * roll.kl - self.entropy_weight * roll.entropy
         return ObjectiveOutput(loss=loss, per_sample=loss.detach().expand(b),
                                metrics={"reward": reward.mean(), "kl": roll.kl.detach(),
                                         "entropy": roll.entropy.detach(), "ikl": ikl.detach()})
+
+    def _reward(self, x: Tensor, tau: Tensor, generator: torch.Generator | None) -> Tensor:
+        """R (b,): the discriminator's log density ratio of one corruption of x (b, n) at tau (b,)."""
+        z = self.path.sample(x, tau, generator=generator)
+        return density_ratio_reward(self.discriminator(z.z_t, tau), z.masked)
 
     @torch.no_grad()
     def generate(self, noise: Tensor, nfe: int, generator: torch.Generator | None = None) -> SampleOutput:

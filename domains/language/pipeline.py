@@ -19,6 +19,7 @@ from fewstep.domains.language.corpus import TextCorpus
 from fewstep.domains.language.didi import DiDiInstruct
 from fewstep.domains.language.judge import ARJudge, train_judge
 from fewstep.domains.language.metrics import unigram_entropy
+from fewstep.domains.language.rgas import rgas_sample
 from fewstep.domains.language.synthetic import GrammarLanguage
 from fewstep.domains.language.teacher import build_teacher, sample_mdlm, token_batches, train_teacher
 from fewstep.domains.language.tokenization import Tokenizer
@@ -49,10 +50,11 @@ class LanguageScale:
     teacher_lr: float = 2e-3
     judge_steps: int = 300
     disc_warmup: int = 100
-    distill_steps: int = 100
-    student_lr: float = 2e-5
+    distill_steps: int = 200
+    student_lr: float = 5e-5
     disc_lr: float = 3e-4
     batch_size: int = 64
+    reward_samples: int = 4
     bank_size: int = 1024
     bank_nfe: int = 256
     eval_samples: int = 512
@@ -123,11 +125,12 @@ def fit_judge(data: LanguageData, scale: LanguageScale, seed: int = 0, progress:
 def distill(teacher: nn.Module, path: MaskedPath, real: Tensor, scale: LanguageScale,
             variant: Variant | str = Variant.DIDI, seed: int = 0, progress: bool = True) -> DiDiInstruct:
     """Runs DiDi-Instruct (or an ablation) with ``real`` (N, n) sequences as the discriminator's positives
-    (teacher samples in the paper's setting)."""
+    (teacher samples in the paper's notes, data in the authors' draft; the bench uses data)."""
     variant = Variant(variant)
     torch.manual_seed(seed)
     didi = DiDiInstruct(teacher, path, intermediate=variant is not Variant.NO_INTERMEDIATE,
-                        grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95, disc_warmup=scale.disc_warmup)
+                        grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95, disc_warmup=scale.disc_warmup,
+                        reward_samples=scale.reward_samples)
     steps = scale.disc_warmup + scale.distill_steps  # the student moves on the last ``distill_steps``
     fit_distiller(didi, token_batches(real), steps=steps, batch_size=scale.batch_size,
                   lr={"student": scale.student_lr, "discriminator": scale.disc_lr}, seed=seed,
@@ -150,4 +153,14 @@ def timed_samples(model: nn.Module, path: MaskedPath, n: int, seq_len: int, nfe:
     """(samples (n, seq_len), seconds per sample, network evaluations per sequence)."""
     start = time.perf_counter()
     out = sample_mdlm(model, path, n, seq_len, nfe, generator=torch.Generator().manual_seed(seed))
+    return out.x0, (time.perf_counter() - start) / n, out.nfe
+
+
+def timed_rgas(didi: DiDiInstruct, n: int, seq_len: int, steps: int, seed: int, guidance: tuple[float, float]
+               ) -> tuple[Tensor, float, int]:
+    """RGAS with the EMA student and the trained discriminator (M = 4 candidates): (samples (n, seq_len),
+    seconds per sample, network evaluations per sequence, discriminator calls included)."""
+    start = time.perf_counter()
+    out = rgas_sample(didi.ema.shadow, didi.discriminator, didi.path, n, seq_len, steps, guidance=guidance,
+                      generator=torch.Generator().manual_seed(seed))
     return out.x0, (time.perf_counter() - start) / n, out.nfe

@@ -9,6 +9,10 @@ probability (alpha_s - alpha_t) / (1 - alpha_t) to a draw of p_nu(x0 | z_t). RGA
   linearly from ``guidance[0]`` to ``guidance[1]`` (30 -> 40 in the paper);
 * second half, selection: ``candidates`` (M = 4) draws of z_s are scored by the discriminator and one is
   kept with probability softmax(score) per sequence.
+
+``guidance=(0, 0)`` turns tilting off (selection only). The returned ``nfe`` counts every network evaluation
+of the same-sized trunks: one student call per step, a discriminator forward and backward per tilted step,
+and one discriminator call per candidate per selection step (:func:`rgas_model_calls`).
 """
 
 from __future__ import annotations
@@ -35,13 +39,23 @@ def _tilt(log_probs: Tensor, z: Tensor, disc: Discriminator, strength: float, ma
     return tilted.log_softmax(dim=-1)
 
 
+def rgas_model_calls(steps: int, candidates: int, tilt: bool) -> int:
+    """Network evaluations of :func:`rgas_sample`: steps (student) + 2 per tilted step (discriminator forward
+    and backward) + ``candidates`` per selection step (discriminator scores; none when ``candidates`` is 1)."""
+    half = steps // 2
+    return steps + (2 * half if tilt else 0) + ((steps - half) * candidates if candidates > 1 else 0)
+
+
 @torch.no_grad()
 def rgas_sample(student: nn.Module, discriminator: Discriminator, path: MaskedPath, n: int, seq_len: int, steps: int,
                 *, guidance: tuple[float, float] = (30.0, 40.0), candidates: int = 4,
                 generator: torch.Generator | None = None) -> SampleOutput:
-    """(n, seq_len) tokens with ``steps`` RGAS steps; ``nfe`` counts student calls (one per step)."""
+    """(n, seq_len) tokens with ``steps`` RGAS steps; ``nfe`` counts every network evaluation."""
     if candidates < 1:
         raise ConfigError(f"candidates must be >= 1, got {candidates}")
+    if len(guidance) != 2 or min(guidance) < 0:
+        raise ConfigError(f"guidance must be two strengths >= 0, got {guidance!r}")
+    tilt = max(guidance) > 0
     grid, mask = time_grid(steps), path.mask_id
     z = path.prior((n, seq_len))
     half = steps // 2
@@ -51,7 +65,7 @@ def rgas_sample(student: nn.Module, discriminator: Discriminator, path: MaskedPa
         keep_cur = float(path.keep_prob(t_cur))
         keep_next = 1.0 if float(t_next) == 0 else float(path.keep_prob(t_next))
         p_unmask = (keep_next - keep_cur) / (1 - keep_cur)
-        if i < half:
+        if tilt and i < half:
             strength = guidance[0] + (guidance[1] - guidance[0]) * i / max(half - 1, 1)
             log_probs = _tilt(log_probs, z, discriminator, strength, mask)
         draws = []
@@ -66,4 +80,4 @@ def rgas_sample(student: nn.Module, discriminator: Discriminator, path: MaskedPa
         scores_bm = torch.stack([discriminator(c, s_b).mean(dim=1) for c in cand_mbn], dim=1)
         pick = torch.multinomial(scores_bm.double().softmax(dim=1), 1, generator=generator).squeeze(1)
         z = cand_mbn[pick, torch.arange(n)]
-    return SampleOutput(x0=z, nfe=steps)
+    return SampleOutput(x0=z, nfe=rgas_model_calls(steps, candidates, tilt))

@@ -90,3 +90,21 @@ def test_didi_rejects_batches_that_do_not_fill_groups():
         didi.loss("student", torch.randint(6, (6, 8)), 0, None)
     with pytest.raises(ConfigError, match="integer batch"):
         didi.loss("student", torch.randn(8, 8), 0, None)
+
+
+def test_student_reward_is_the_mean_over_reward_samples_corruptions():
+    torch.manual_seed(0)
+    model, path = build_teacher(6, 8, width=16, depth=1, heads=2)
+    didi = DiDiInstruct(model, path, disc_blocks=1, reward_samples=3)
+    scored = []
+    didi.discriminator.register_forward_hook(lambda module, args, out: scored.append(out.shape[0]))
+    out = didi.loss("student", torch.randint(6, (8, 8)), 0, torch.Generator().manual_seed(0))
+    assert scored == [8, 8, 8]  # three corruptions of the 8 student samples
+    replay = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        roll = didi.rollout(8, 8, replay)
+        draws = torch.stack([didi._reward(roll.x, roll.tau, replay) for _ in range(3)])
+    assert not torch.allclose(draws[0], draws[1])  # the corruptions differ
+    assert torch.allclose(out.metrics["reward"], draws.mean(), rtol=1e-3)  # spectral norm steps in train mode
+    with pytest.raises(ConfigError, match="reward_samples"):
+        DiDiInstruct(model, path, disc_blocks=1, reward_samples=0)

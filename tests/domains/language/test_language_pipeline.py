@@ -24,6 +24,9 @@ def test_bench_rows_cover_both_datasets_and_all_roles(tiny):
     assert {r["role"] for r in rows} == {"teacher", "student", "baseline"}
     methods = {d: {r["method"] for r in rows if r["dataset"] == d} for d in ("synthetic", "text")}
     assert methods["synthetic"] - methods["text"] == {"exact_denoiser"}  # the factorisation floor needs the law
+    rgas = [r for r in rows if r["method"] in bench.RGAS]
+    assert {(r["dataset"], r["method"]) for r in rgas} == {(d, m) for d in methods for m in bench.RGAS}
+    assert all(r["model_calls"] > r["nfe"] for r in rgas)  # the discriminator's calls are counted
     for row in rows:
         assert row["ppl"] > 1 and row["entropy"] > 0 and row["seconds_per_sample"] > 0
         assert (row["valid"] is None) == (row["dataset"] == "text")

@@ -11,6 +11,7 @@ from fewstep.domains.language import (
     ExactDenoiser,
     GrammarLanguage,
     build_teacher,
+    rgas_model_calls,
     rgas_sample,
     sample_mdlm,
     time_grid,
@@ -49,8 +50,24 @@ def test_rgas_returns_complete_sequences():
     model, path = _tiny_teacher()
     disc = Discriminator.from_teacher(model, trainable_blocks=1)
     out = rgas_sample(model, disc, path, 4, 10, 6, generator=torch.Generator().manual_seed(0))
-    assert out.x0.shape == (4, 10) and out.nfe == 6
+    assert out.x0.shape == (4, 10) and out.nfe == 6 + 2 * 3 + 3 * 4  # student, tilting, selection
     assert not (out.x0 == path.mask_id).any()
+
+
+def test_rgas_counts_every_discriminator_call_and_selection_only_never_tilts(monkeypatch):
+    model, path = _tiny_teacher()
+    disc = Discriminator.from_teacher(model, trainable_blocks=1)
+    scored = []
+    disc.register_forward_hook(lambda module, args, out: scored.append(out.shape[0]))
+
+    def no_tilt(probs):
+        raise AssertionError("selection-only RGAS must not tilt")
+
+    monkeypatch.setattr(disc, "forward_soft", no_tilt)
+    out = rgas_sample(model, disc, path, 4, 10, 7, guidance=(0.0, 0.0), generator=torch.Generator().manual_seed(0))
+    assert len(scored) == 4 * 4  # 4 selection steps (7 - 7 // 2) x 4 candidates
+    assert out.nfe == rgas_model_calls(7, 4, tilt=False) == 7 + len(scored)
+    assert rgas_model_calls(7, 1, tilt=False) == 7  # one candidate: nothing to score
 
 
 def test_exact_denoiser_matches_the_posterior_by_enumeration():
