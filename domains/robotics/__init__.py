@@ -16,6 +16,7 @@ from fewstep.domains.robotics.envs.navigation import (
     collect_demonstrations,
 )
 from fewstep.domains.robotics.export import ExportablePolicy, export_policy, save_exported
+from fewstep.domains.robotics.goalflow.distill import distill_one_step, goalflow_conditions
 from fewstep.domains.robotics.goalflow.pipeline import (
     GOALFLOW_NOISE_SCALE,
     GoalFlow,
@@ -67,9 +68,11 @@ __all__ = [
     "check_composable",
     "collect_demonstrations",
     "displacement_errors",
+    "distill_one_step",
     "driving_dataset",
     "export_policy",
     "goal_vocabulary",
+    "goalflow_conditions",
     "kmeans",
     "load_demonstrations",
     "make_scene",

@@ -17,6 +17,7 @@ from fewstep.domains.robotics.config import PolicyConfig, PolicyKind
 from fewstep.domains.robotics.data import ChunkDataset
 from fewstep.domains.robotics.envs.driving import BEV_SHAPE, EGO_DIM, HORIZON, driving_dataset
 from fewstep.domains.robotics.envs.navigation import IMAGE_SHAPE, STATE_DIM, NavigationEnv, collect_demonstrations
+from fewstep.domains.robotics.goalflow.distill import distill_one_step, goalflow_conditions
 from fewstep.domains.robotics.goalflow.evaluate import drivable_labels, evaluate_plans
 from fewstep.domains.robotics.goalflow.pipeline import GOALFLOW_NOISE_SCALE, GoalFlow, sample_trajectories
 from fewstep.domains.robotics.goalflow.scorer import GoalScorerConfig
@@ -52,13 +53,14 @@ class RoboticsScale:
     test_scenes: int = 1000
     vocab_size: int = 128
     generator_steps: int = 1000
+    distill_steps: int = 1000
     scorer_steps: int = 800
     latency_calls: int = 2000
 
 
 QUICK = RoboticsScale(demo_episodes=100, state_steps=300, image_steps=300, weak_steps=40, val_episodes=60,
                       test_episodes=200, weight_resolution=4, train_scenes=300, test_scenes=60, vocab_size=32,
-                      generator_steps=200, scorer_steps=150, latency_calls=400)
+                      generator_steps=200, distill_steps=100, scorer_steps=150, latency_calls=400)
 
 
 def _row(task: str, method: str, role: str, nfe: int, **values: Any) -> dict[str, Any]:
@@ -122,7 +124,8 @@ def latency_rows(flow: ChunkPolicyModel, ddpm: ChunkPolicyModel, scale: Robotics
 
 
 def goalflow_rows(scale: RoboticsScale, progress: bool = False) -> list[dict[str, Any]]:
-    """GoalFlow at 1/2/5/20 steps (and with the expert's goal) vs a no-goal flow and a 100-step DDPM.
+    """GoalFlow at 1/2/5/20 steps and its one-step student (each also with the expert's goal) vs a no-goal
+    flow and a 100-step DDPM.
 
     GoalFlow's generator uses the paper's noise scale 0.1; the no-goal flow is reported both with the
     standard scale 1 (``flow_no_goal``) and with the same scale 0.1 (``flow_no_goal_small_noise``), so the
@@ -145,18 +148,25 @@ def goalflow_rows(scale: RoboticsScale, progress: bool = False) -> list[dict[str
                             progress=progress, desc=f"driving {kind} goal={with_goal} noise={noise_scale}")
 
     goalflow = GoalFlow(scorer, fit(PolicyKind.FLOW, True, GOALFLOW_NOISE_SCALE))
+    student = distill_one_step(goalflow.generator, goalflow_conditions(goalflow, observations, expert[:, -1]),
+                               steps=scale.distill_steps, teacher_nfe=20, progress=progress)
+    one_step = GoalFlow(scorer, student)
     rows = []
-    for steps in (1, 2, 5, 20):
-        start = time.perf_counter()
-        plan = goalflow.plan(test_obs, steps=steps)
-        seconds = (time.perf_counter() - start) / scale.test_scenes
-        rows.append(_row("driving", "goalflow", "teacher" if steps == 20 else "student", steps,
-                         **evaluate_plans(plan.trajectories, test_expert, test_scenes), seconds_per_sample=seconds,
-                         noise_scale=GOALFLOW_NOISE_SCALE))
-    for steps in (1, 20):
-        oracle = goalflow.plan(test_obs, steps=steps, goals=test_expert[:, None, -1])
-        rows.append(_row("driving", "goalflow_expert_goal", "baseline", steps, noise_scale=GOALFLOW_NOISE_SCALE,
-                         **evaluate_plans(oracle.trajectories, test_expert, test_scenes)))
+    for method, planner, role, nfes in (("goalflow", goalflow, "teacher", (1, 2, 5, 20)),
+                                        ("goalflow_distilled", one_step, "student", (1,))):
+        for steps in nfes:
+            start = time.perf_counter()
+            plan = planner.plan(test_obs, steps=steps)
+            seconds = (time.perf_counter() - start) / scale.test_scenes
+            rows.append(_row("driving", method, role, steps, **evaluate_plans(plan.trajectories, test_expert,
+                                                                             test_scenes),
+                             seconds_per_sample=seconds, noise_scale=GOALFLOW_NOISE_SCALE))
+    for method, planner, nfes in (("goalflow_expert_goal", goalflow, (1, 20)),
+                                  ("goalflow_distilled_expert_goal", one_step, (1,))):
+        for steps in nfes:
+            oracle = planner.plan(test_obs, steps=steps, goals=test_expert[:, None, -1])
+            rows.append(_row("driving", method, "baseline", steps, noise_scale=GOALFLOW_NOISE_SCALE,
+                             **evaluate_plans(oracle.trajectories, test_expert, test_scenes)))
     for kind, method, nfes, noise in ((PolicyKind.FLOW, "flow_no_goal", (1, 20), 1.0),
                                       (PolicyKind.FLOW, "flow_no_goal_small_noise", (1, 20), GOALFLOW_NOISE_SCALE),
                                       (PolicyKind.DDPM, "ddpm", (100,), 1.0)):

@@ -22,7 +22,7 @@ from fewstep.domains.robotics.rollout import rollout_navigation
 
 DEMO_SCALE = RoboticsScale(demo_episodes=200, state_steps=2000, image_steps=1500, val_episodes=200,
                            test_episodes=500, weight_resolution=5, train_scenes=600, test_scenes=100, vocab_size=64,
-                           generator_steps=500, scorer_steps=300, latency_calls=400)
+                           generator_steps=500, distill_steps=300, scorer_steps=300, latency_calls=400)
 
 
 def _figure(models: dict[str, Any], out: Path) -> Path:
