@@ -51,10 +51,12 @@ def _figure(models: dict[str, Any], out: Path) -> Path:
 
 
 def _print(rows: list[dict[str, Any]], keys: list[str]) -> None:
-    print(" | ".join(f"{k:>14}" for k in keys))
+    widths = [max([14, len(k)] + [len(str(row.get(k))) for row in rows if not isinstance(row.get(k), float)])
+              for k in keys]
+    print(" | ".join(f"{k:>{w}}" for k, w in zip(keys, widths)))
     for row in rows:
         cells = [row.get(k) for k in keys]
-        print(" | ".join(f"{c:>14.3f}" if isinstance(c, float) else f"{c!s:>14}" for c in cells))
+        print(" | ".join(f"{c:>{w}.3f}" if isinstance(c, float) else f"{c!s:>{w}}" for c, w in zip(cells, widths)))
 
 
 def run_demo(out_dir: Path, progress: bool = True, scale: RoboticsScale = DEMO_SCALE) -> list[dict[str, Any]]:
