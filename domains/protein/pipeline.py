@@ -5,7 +5,9 @@ the linear path with Proteina's Beta-mixture time (arXiv:2503.00710, Sec. 3.2; i
 ||x̂_1 - x_1||^2 / (3n) / (1 - t)^2 equals the velocity loss ||v̂ - v||^2 / (3n) used here) through
 :func:`fewstep.train.fit_teacher`. Student: :class:`~fewstep.domains.protein.distill.ProteinSiD` through
 the core's distillation step with SiD-Protein's learning rates (5e-5 generator, 1e-4 fake score, scaled by
-``lr_scale``) and an EMA of the generator. Evaluation: quality, TM diversity/novelty and the descriptor Fréchet proxy.
+``lr_scale``), an EMA of the generator and the teacher's score tempered to gamma = 0.45 above t = 0.3 in
+the generator loss (``real_temperature``; :func:`~fewstep.domains.protein.distill.tempered_x0`).
+Evaluation: quality, TM diversity/novelty and the descriptor Fréchet proxy.
 """
 
 from __future__ import annotations
@@ -41,11 +43,13 @@ class ProteinScale:
     teacher_steps: int = 4000
     teacher_batch: int = 16
     teacher_lr: float = 2e-3
-    sid_steps: int = 800
-    sid_batch: int = 8
+    sid_steps: int = 400
+    sid_batch: int = 32
     lr_scale: float = 1.0
     student_ema: float = 0.99
     student_every: int = 4
+    real_temperature: float = 0.45
+    temper_above: float = 0.3
     train_k: int = 16
     teacher_nfe: int = 400
     eval_samples: int = 32
@@ -87,7 +91,8 @@ def train_student(teacher: nn.Module, scale: ProteinScale, data: BackboneSet, st
     """SiD with a K = ``steps`` training grid; returns the distiller in eval mode whose ``.student`` holds the
     generator's EMA (``student_ema``; SiD-Protein keeps an EMA of G_theta), trained by the core
     :func:`~fewstep.distillers.fit_distiller` (Adam betas (0, 0.999))."""
-    distiller = ProteinSiD(teacher, steps=steps, student_every=scale.student_every)
+    distiller = ProteinSiD(teacher, steps=steps, student_every=scale.student_every,
+                           real_temperature=scale.real_temperature, temper_above=scale.temper_above)
     fit_distiller(distiller, data.sample_batch, steps=scale.sid_steps, batch_size=scale.sid_batch,
                   lr={"student": 5e-5 * scale.lr_scale, "fake_score": 1e-4 * scale.lr_scale}, seed=seed,
                   student_ema=scale.student_ema, progress=progress, desc=f"protein SiD K={steps}")

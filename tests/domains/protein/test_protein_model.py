@@ -14,11 +14,12 @@ from fewstep.domains.protein import (
     sample_student,
     sample_teacher,
 )
-from fewstep.domains.protein.distill import log_grid_times
+from fewstep.domains.protein.distill import log_grid_times, tempered_x0
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.guidance import CFGModel
 from fewstep.hub import from_pretrained, save_pretrained
 from fewstep.objectives import BetaMixtureTime, FlowMatching
+from fewstep.parametrizations import Prediction
 from fewstep.paths import LinearPath
 from fewstep.train import fit_teacher
 
@@ -111,3 +112,31 @@ def test_sid_generator_times_lie_on_the_teachers_log_grid():
     assert 0.4 < (t < 0.1).float().mean() < 0.6  # half of the draws resolve local geometry
     with pytest.raises(ConfigError, match="t_min"):
         log_grid_times(2, torch.zeros(1), None, t_min=0.5, t_max=0.1)
+
+
+def test_tempered_teacher_divides_the_score_by_the_temperature_above_the_threshold():
+    g = torch.Generator().manual_seed(0)
+    x0, x_t = torch.randn(4, 7, 3, generator=g), torch.randn(4, 7, 3, generator=g)
+    t = torch.tensor([0.1, 0.29, 0.5, 0.9])
+    torch.testing.assert_close(tempered_x0(x0, x_t, t, 1.0), x0)
+    out = tempered_x0(x0, x_t, t, 0.45, above=0.3)
+    tb = t.view(-1, 1, 1)
+    eps, eps_out = (x_t - (1 - tb) * x0) / tb, (x_t - (1 - tb) * out) / tb  # score = -eps / t
+    torch.testing.assert_close(out[:2], x0[:2])
+    torch.testing.assert_close(eps_out[2:], eps[2:] / 0.45)
+    for bad in ({"temperature": 0.0}, {"temperature": 0.5, "above": 1.0}):
+        with pytest.raises(ConfigError):
+            tempered_x0(x0, x_t, t, **{"temperature": 0.5, **bad})
+    # in ProteinSiD only the generator loss's x0 is tempered; the freshly built fake score no longer equals it
+    teacher = ProteinaMini(TINY).eval()
+    torch.nn.init.normal_(teacher.out.weight, std=0.1)
+    sid = ProteinSiD(teacher, steps=4, real_temperature=0.45, temper_above=0.3)
+    plain = ProteinSiD(teacher, steps=4)
+    y_t, s = torch.randn(4, 7, 3, generator=g), torch.tensor([0.2, 0.4, 0.6, 0.8])
+    torch.testing.assert_close(sid.teacher_predict(y_t, s, Prediction.X0),
+                               tempered_x0(plain.teacher_predict(y_t, s, Prediction.X0), y_t, s, 0.45, 0.3))
+    torch.testing.assert_close(sid.teacher_predict(y_t, s, Prediction.VELOCITY),
+                               plain.teacher_predict(y_t, s, Prediction.VELOCITY))
+    out = sid.loss("student", torch.zeros(16, 11, 3), 0, torch.Generator().manual_seed(0))  # some t > 0.3
+    out.loss.backward()
+    assert max(p.grad.abs().max().item() for p in sid.student.parameters() if p.grad is not None) > 1e-6
