@@ -65,8 +65,7 @@ def run_demo(out_dir: Path, progress: bool = True) -> list[dict]:
     data = load_data("text", scale)
     teacher, path = fit_language_teacher(data, scale, progress=progress)
     judge = fit_judge(data, scale, progress=progress)
-    bank, _, _ = timed_samples(teacher, path, scale.bank_size, scale.seq_len, scale.bank_nfe, seed=3)
-    didi = distill(teacher, path, bank, scale, progress=progress)
+    didi = distill(teacher, path, data.train, scale, progress=progress)
     rows, texts = [], []
     for method, model, grid in (("teacher", teacher, scale.teacher_nfe), ("didi", didi.ema.shadow, scale.student_nfe)):
         for nfe in grid:

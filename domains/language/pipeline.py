@@ -55,8 +55,6 @@ class LanguageScale:
     disc_lr: float = 3e-4
     batch_size: int = 64
     reward_samples: int = 4
-    bank_size: int = 1024
-    bank_nfe: int = 256
     eval_samples: int = 512
     corpus: str | None = None
     max_chars: int | None = None
@@ -67,11 +65,11 @@ class LanguageScale:
     def named(cls, name: str) -> LanguageScale:
         scales = {"full": cls(),
                   "quick": cls(width=48, depth=2, teacher_steps=500, teacher_lr=3e-3, judge_steps=100,
-                               disc_warmup=10, distill_steps=30, student_lr=1e-4, bank_size=256, bank_nfe=64,
+                               disc_warmup=10, distill_steps=30, student_lr=1e-4,
                                eval_samples=64, max_chars=300_000, teacher_nfe=(8, 32, 256), student_nfe=(8, 32)),
                   "tiny": cls(seq_len=16, synthetic_vocab=8, synthetic_size=512, width=32, depth=2, heads=2,
                               teacher_steps=20, judge_steps=10, disc_warmup=0, distill_steps=4, batch_size=16,
-                              bank_size=32, bank_nfe=16, eval_samples=16, max_chars=20_000, teacher_nfe=(4, 16),
+                              eval_samples=16, max_chars=20_000, teacher_nfe=(4, 16),
                               student_nfe=(4,))}
         if name not in scales:
             raise ConfigError(f"scale must be one of {sorted(scales)}, got {name!r}")
