@@ -66,7 +66,7 @@ def _figure(rows: list[dict], traces: dict[str, np.ndarray], path: Path) -> Path
 
 
 def run_demo(out_dir: Path, progress: bool = True, scale: ProteinScale | None = None) -> list[dict]:
-    """Runs the demo (206 s measured on 2 shared CPU cores, one thread; FEWSTEP_TINY=1 shrinks it); returns
+    """Runs the demo (137 s measured on 2 shared CPU cores, one thread; FEWSTEP_TINY=1 shrinks it); returns
     the rows."""
     scale = scale or scale_from_env(DEMO)
     out = Path(out_dir)
