@@ -54,16 +54,24 @@ def _epilog() -> str:
     return "\n".join(lines)
 
 
+def _apply_threads(threads: int | None) -> None:
+    """``--threads N``: torch's intra-op CPU threads (None keeps torch's default)."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def _cmd_bench(args: argparse.Namespace) -> None:
     from fewstep.bench.results import make_results, validate_rows, write_results
 
     areas = _available(BENCH_AREAS)
     if args.area not in areas:
         raise ConfigError(f"bench area must be one of {sorted(areas)}, got {args.area!r}")
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    _apply_threads(args.threads)
     rows = _load(areas[args.area])(quick=args.quick, progress=not args.no_progress)
     validate_rows(args.area, rows)
     command = "fewstep bench " + args.area + (" --quick" if args.quick else "")
@@ -79,6 +87,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from fewstep.demo import run_demo
 
+    _apply_threads(args.threads)
     if args.domain == "toy":
         run_demo(out_dir=Path(args.out_dir), progress=not args.no_progress, quick=args.quick)
     else:
@@ -128,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out-dir", default="runs/demo")
     demo.add_argument("--no-progress", action="store_true")
     demo.add_argument("--quick", action="store_true", help="smoke scale (seconds), same pipeline")
+    demo.add_argument("--threads", type=int, default=None,
+                      help="CPU threads for torch (1 keeps a demo fast when other jobs share the cores)")
     demo.set_defaults(func=_cmd_demo)
     sample = sub.add_parser("sample", help="sample a pretrained folder (or: fewstep sample <domain> ...)")
     sample.add_argument("pretrained", help="folder written by save_pretrained / fewstep fit")

@@ -30,7 +30,7 @@ def frechet_distance(x: Tensor, y: Tensor) -> float:
     xs, ys = x.double().cpu().numpy(), y.double().cpu().numpy()
     mu_x, mu_y = xs.mean(0), ys.mean(0)
     cov_x, cov_y = np.atleast_2d(np.cov(xs, rowvar=False)), np.atleast_2d(np.cov(ys, rowvar=False))
-    covmean, _ = linalg.sqrtm(cov_x @ cov_y, disp=False)
+    covmean = linalg.sqrtm(cov_x @ cov_y)  # no ``disp``: SciPy 1.16 deprecated it and later releases drop it
     if not np.isfinite(covmean).all():
         offset = np.eye(cov_x.shape[0]) * 1e-6
         covmean = linalg.sqrtm((cov_x + offset) @ (cov_y + offset))
