@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from scipy import linalg
@@ -30,7 +32,9 @@ def frechet_distance(x: Tensor, y: Tensor) -> float:
     xs, ys = x.double().cpu().numpy(), y.double().cpu().numpy()
     mu_x, mu_y = xs.mean(0), ys.mean(0)
     cov_x, cov_y = np.atleast_2d(np.cov(xs, rowvar=False)), np.atleast_2d(np.cov(ys, rowvar=False))
-    covmean = linalg.sqrtm(cov_x @ cov_y)  # no ``disp``: SciPy 1.16 deprecated it and later releases drop it
+    with warnings.catch_warnings():  # rank-deficient covariances (n <= d) are expected; the check below handles them
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov_x @ cov_y)  # no ``disp``: SciPy 1.16 deprecated it and later releases drop it
     if not np.isfinite(covmean).all():
         offset = np.eye(cov_x.shape[0]) * 1e-6
         covmean = linalg.sqrtm((cov_x + offset) @ (cov_y + offset))
