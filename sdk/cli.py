@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out-dir", default="runs/demo")
     demo.add_argument("--no-progress", action="store_true")
     demo.add_argument("--quick", action="store_true", help="smoke scale (seconds), same pipeline")
-    demo.add_argument("--threads", type=int, default=None,
-                      help="CPU threads for torch (1 keeps a demo fast when other jobs share the cores)")
+    demo.add_argument("--threads", type=int, default=1,
+                      help="CPU threads for torch (default 1: the demos' small models run fastest on one thread, "
+                           "and stay fast when other jobs share the cores)")
     demo.set_defaults(func=_cmd_demo)
     sample = sub.add_parser("sample", help="sample a pretrained folder (or: fewstep sample <domain> ...)")
     sample.add_argument("pretrained", help="folder written by save_pretrained / fewstep fit")

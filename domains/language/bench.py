@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import time
 
-import torch
 from tqdm.auto import tqdm
 
 from fewstep.domains.language.pipeline import (
@@ -80,7 +79,6 @@ def run_dataset(dataset: str, scale: LanguageScale, variants: tuple[Variant, ...
 
 def run(quick: bool, progress: bool = True) -> list[dict]:
     """The language results table; ``quick`` is the smoke scale (FEWSTEP_TINY=1 shrinks it further)."""
-    torch.set_num_threads(1)  # small models on a shared CPU: one thread is fastest
     name = "tiny" if os.environ.get("FEWSTEP_TINY") else ("quick" if quick else "full")
     scale = LanguageScale.named(name)
     rows: list[dict] = []

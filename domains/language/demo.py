@@ -11,8 +11,6 @@ import json
 import os
 from pathlib import Path
 
-import torch
-
 from fewstep.domains.language.pipeline import (
     LanguageScale,
     distill,
@@ -58,7 +56,6 @@ def _table(rows: list[dict]) -> str:
 
 def run_demo(out_dir: Path, progress: bool = True) -> list[dict]:
     """Trains, distils, evaluates and writes the demo outputs; returns the table rows."""
-    torch.set_num_threads(1)
     scale = LanguageScale.named("tiny") if os.environ.get("FEWSTEP_TINY") else DEMO_SCALE
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from fewstep.domains.robotics.composition import ComposedPolicy, simplex_grid
 from fewstep.domains.robotics.config import PolicyConfig, PolicyKind
 from fewstep.domains.robotics.data import ChunkDataset
@@ -181,8 +179,7 @@ def goalflow_rows(scale: RoboticsScale, progress: bool = False) -> list[dict[str
 
 
 def run(quick: bool, progress: bool = True) -> list[dict[str, Any]]:
-    """All robotics rows; ``quick`` is the smoke scale (about three minutes on two CPU cores)."""
-    torch.set_num_threads(1)
+    """All robotics rows; ``quick`` is the smoke scale (about three minutes on two CPU cores, ``--threads 1``)."""
     scale = QUICK if quick else RoboticsScale()
     demos = ChunkDataset.from_demonstrations(collect_demonstrations(scale.demo_episodes, seed=100_000), 8,
                                              pad="zero")

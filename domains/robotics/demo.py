@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from fewstep.domains.robotics.bench import (
     TEST_SEED,
     RoboticsScale,
@@ -62,7 +60,6 @@ def _print(rows: list[dict[str, Any]], keys: list[str]) -> None:
 def run_demo(out_dir: Path, progress: bool = True, scale: RoboticsScale = DEMO_SCALE) -> list[dict[str, Any]]:
     """Trains the two navigation parents, searches and tests their composition, runs GoalFlow, prints
     the GPC and GoalFlow tables and writes ``navigation_rollouts.png`` and ``demo.json`` under out_dir."""
-    torch.set_num_threads(1)
     out = Path(out_dir)
     demos = ChunkDataset.from_demonstrations(collect_demonstrations(scale.demo_episodes, seed=100_000), 8,
                                              pad="zero")

@@ -1,6 +1,6 @@
 import json
 
-from fewstep.cli import main
+from fewstep.cli import build_parser, main
 
 
 def test_quick_demo_prints_a_table_and_writes_figures(tmp_path, capsys):
@@ -18,6 +18,7 @@ def test_quick_demo_prints_a_table_and_writes_figures(tmp_path, capsys):
 def test_demo_threads_sets_torch_threads_and_refuses_zero(tmp_path, capsys):
     import torch
 
+    assert build_parser().parse_args(["demo", "robotics"]).threads == 1  # the demos default to one thread
     before = torch.get_num_threads()
     try:
         assert main(["demo", "--quick", "--no-progress", "--threads", "2", "--out-dir", str(tmp_path)]) == 0

@@ -18,11 +18,10 @@ from __future__ import annotations
 import copy
 
 import torch
-from einops import rearrange, repeat
 from torch import Tensor, nn
 
 from fewstep.domains.robotics.config import PolicyKind
-from fewstep.domains.robotics.goalflow.pipeline import GoalFlow
+from fewstep.domains.robotics.goalflow.pipeline import GoalFlow, pair_with_goals
 from fewstep.domains.robotics.model import ChunkPolicyModel
 from fewstep.domains.robotics.training import ConditionalBatches
 from fewstep.errors import ConfigError, DataError
@@ -80,6 +79,4 @@ def goalflow_conditions(goalflow: GoalFlow, scenes: dict[str, Tensor], expert_go
     goalflow.generator.validate({**scenes, "goal": expert_goals_b2})
     goals = torch.cat([goalflow.scorer.select(scenes, top=num_goals, theta=goalflow.theta),
                        expert_goals_b2[:, None]], dim=1)  # (b, m + 1, 2)
-    conditions = {k: repeat(v, "b ... -> (b m) ...", m=num_goals + 1) for k, v in scenes.items()}
-    conditions["goal"] = rearrange(goals, "b m c -> (b m) c")
-    return conditions
+    return pair_with_goals(scenes, goals)

@@ -68,6 +68,16 @@ def trajectory_score(traj_bst2: Tensor, goal_b2: Tensor, offroad_bs: Tensor | No
     return score if offroad_bs is None else score + offroad_bs.to(score)
 
 
+def pair_with_goals(scene: dict[str, Tensor], goals_bm2: Tensor) -> dict[str, Tensor]:
+    """The generator's inputs for every (scene, goal) pair: scenes {name: (b, ...)} and goals (b, m, 2) ->
+    {name: (b m, ...), "goal": (b m, 2)}, the m goals of a scene consecutive."""
+    check_tensor("goals", goals_bm2, ndim=3, floating=True)
+    m = goals_bm2.shape[1]
+    paired = {k: repeat(v, "b ... -> (b m) ...", m=m) for k, v in scene.items()}
+    paired["goal"] = rearrange(goals_bm2, "b m c -> (b m) c")
+    return paired
+
+
 def sample_trajectories(model: ChunkPolicyModel, observations: dict[str, Tensor], count: int, *, steps: int,
                         seed: int = 0) -> Tensor:
     """``count`` independent samples per scene: {name: (b, ...)} -> (b, count, T, 2) raw trajectories."""
@@ -120,10 +130,8 @@ class GoalFlow:
         scene = {k: v for k, v in observations.items() if k != "goal"}
         if goals is None:
             goals = self.scorer.select(scene, top=num_goals, theta=self.theta)
-        check_tensor("goals", goals, ndim=3, floating=True)
-        b, m = goals.shape[:2]
-        per_goal = {k: repeat(v, "b ... -> (b m) ...", m=m) for k, v in scene.items()}
-        per_goal["goal"] = rearrange(goals, "b m c -> (b m) c")
+        per_goal = pair_with_goals(scene, goals)
+        b = goals.shape[0]
         samples = sample_trajectories(self.generator, per_goal, self.samples_per_goal, steps=steps, seed=seed)
         offroad = None
         if self.drivable is not None:
