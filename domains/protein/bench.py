@@ -1,10 +1,13 @@
 """``fewstep bench protein``: teacher (SDE at 400 NFE, gamma 0.45 and 1; ODE; at K NFE), SiD students at
-K in {1, 4, 8, 16} with gamma 0.45 (and the gamma = 1 ablation), and a second teacher sampling seed.
+K in {1, 4, 8, 16} with noise scale ``student_gamma`` (and the gamma = 1 and gamma = 0.45 rows), the SiD
+target, and a second teacher sampling seed.
 
 The teacher at K NFE is run two ways: its SDE on the K-step log grid (``teacher_sde{K}``) and the students'
-own multistep sampler with the untrained teacher as generator (``teacher_ms{K}``: x̂_0 of the teacher,
-re-noised on SiD-Protein's grid; this is the student at initialisation), so that "better than the teacher at
-the same NFE" is measured against the stronger of the two.
+own multistep sampler with the teacher as generator (``teacher_ms{K}``: x̂_0 of the teacher, re-noised on
+SiD-Protein's grid), so that "better than the teacher at the same NFE" is measured against the stronger of
+the two. The students distil :func:`~fewstep.domains.protein.pipeline.train_sampler_target` (the teacher
+fine-tuned on its own gamma-0.45 samples); ``sid_target`` is that network's gamma = 1 SDE at 400 NFE, the
+distribution SiD converges to.
 
 Every row carries the descriptor Fréchet distance ``fd_descriptors`` to the 400-NFE gamma-0.45 teacher
 (seed 0; a proxy for FPSD), ``fd_data`` to the training set, validity, clash rate, P-SEA helix/strand
@@ -31,6 +34,7 @@ from fewstep.domains.protein.pipeline import (
     ProteinScale,
     evaluate,
     reference_chains,
+    train_sampler_target,
     train_student,
     train_teacher,
     training_set,
@@ -84,9 +88,10 @@ def run(quick: bool, progress: bool = True, scale: ProteinScale | None = None) -
     scale = scale or (QUICK if quick else FULL)
     data = training_set(scale)
     teacher = train_teacher(scale, data, progress=progress)
-    multistep = train_student(teacher, scale, data, steps=scale.train_k, progress=progress)
-    one_step = train_student(teacher, scale, data, steps=1, progress=progress)
-    big, k_train = scale.teacher_nfe, scale.train_k
+    target = train_sampler_target(teacher, scale, progress=progress)
+    multistep = train_student(target, scale, data, steps=scale.train_k, progress=progress)
+    one_step = train_student(target, scale, data, steps=1, progress=progress)
+    big, k_train, gamma = scale.teacher_nfe, scale.train_k, scale.student_gamma
     configs = [entry(f"teacher_sde{big}_g0.45", "teacher", big, 0.45, teacher_draw(teacher, big, 0.45)),
                entry("teacher_seed2", "baseline", big, 0.45, teacher_draw(teacher, big, 0.45), seed=1),
                entry(f"teacher_sde{big}_g1.0", "teacher", big, 1.0, teacher_draw(teacher, big, 1.0)),
@@ -95,10 +100,13 @@ def run(quick: bool, progress: bool = True, scale: ProteinScale | None = None) -
                 for k in STUDENT_NFE]
     configs += [entry(f"teacher_ms{k}_g0.45", "teacher", k, 0.45, teacher_multistep_draw(teacher, k, 0.45))
                 for k in STUDENT_NFE]
-    configs.append(entry("sid_k1", "student", 1, 0.45, student_draw(one_step.student, 1, 0.45)))
-    configs += [entry(f"sid_k{k_train}_nfe{k}", "student", k, 0.45, student_draw(multistep.student, k, 0.45))
+    if target is not teacher:
+        configs.append(entry(f"sid_target_sde{big}_g1.0", "baseline", big, 1.0, teacher_draw(target, big, 1.0)))
+    configs.append(entry("sid_k1", "student", 1, gamma, student_draw(one_step.student, 1, gamma)))
+    configs += [entry(f"sid_k{k_train}_nfe{k}", "student", k, gamma, student_draw(multistep.student, k, gamma))
                 for k in STUDENT_NFE[1:]]
-    configs.append(entry(f"sid_k{k_train}_nfe16_g1.0", "student", 16, 1.0, student_draw(multistep.student, 16, 1.0)))
+    configs += [entry(f"sid_k{k_train}_nfe16_g{g}", "student", 16, g, student_draw(multistep.student, 16, g))
+                for g in (1.0, 0.45) if g != gamma]
     return evaluate_configs(configs, data, scale, progress)
 
 

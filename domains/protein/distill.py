@@ -15,11 +15,9 @@ arXiv:2404.04057, Eq. 20 / Alg. 1) with the paper's choices filled in:
   t = 0.1, where the local Cα geometry is decided;
 - alpha = 1.0 (``run_sid_proteina.sh``); sampling uses inference-time noise modulation gamma = 0.45.
 
-One option goes beyond SiD-Protein: ``real_temperature`` (:func:`tempered_x0`). SiD's fixed point is the
-teacher's own marginal, i.e. its gamma = 1 samples, while Proteina samples at low temperature (gamma = 0.45).
-With ``real_temperature = gamma < 1`` the teacher's score in the generator loss is replaced by s_t / gamma,
-the score of p_t^{1/gamma} that the Langevin part of Proteina's SDE at noise scale gamma targets, at the
-noise levels t > ``temper_above`` where that part is strong (g(t) grows towards the prior).
+What SiD distils here is a choice of the pipeline, not of this class: :class:`ProteinSiD` takes any
+ProteinaMini velocity network as its teacher, and the pipeline hands it the teacher fine-tuned on its own
+low-temperature samples (:func:`~fewstep.domains.protein.pipeline.train_sampler_target`).
 
 All networks run on centred reduced coordinates (:mod:`~fewstep.domains.protein.centring`), so the core's
 Gaussian noise *is* Proteina's centred noise and every generator step is a centred update.
@@ -33,14 +31,12 @@ import dataclasses
 import torch
 from torch import Tensor
 
-from fewstep.checks import broadcast_like, check_positive
 from fewstep.distillers import SiD
 from fewstep.distillers.base import check_nfe, trainable_copy, x0_student
 from fewstep.domains.protein.model import ProteinaMini
 from fewstep.domains.protein.sampling import MeanStart, generator_grid
 from fewstep.errors import ConfigError
 from fewstep.objectives import BetaMixtureTime, FlowMatching
-from fewstep.parametrizations import Prediction
 from fewstep.paths import LinearPath
 from fewstep.samplers import ConsistencySampler, SampleOutput
 
@@ -54,25 +50,6 @@ def log_grid_times(n: int, like: Tensor, generator: torch.Generator | None, *, t
                           f"{t_min}, {t_max}")
     s = torch.randint(0, teacher_steps + 1, (n,), generator=generator, device=like.device).double()
     return (10.0 ** (-2.0 * s / teacher_steps)).clamp(t_min, t_max).to(like.dtype)
-
-
-def tempered_x0(x0: Tensor, x_t: Tensor, t: Tensor, temperature: float, above: float = 0.0) -> Tensor:
-    r"""The x0 prediction whose score is the teacher's divided by ``temperature`` where t > ``above``.
-
-    On the linear path x_t = (1 - t) x0 + t eps the score is s = -eps_hat / t with
-    eps_hat = (x_t - (1 - t) x0_hat) / t, so the score s / gamma of p_t^{1/gamma} (the target of Langevin
-    dynamics at temperature gamma, the noise term of Proteina's SDE, arXiv:2503.00710, Sec. 3.3) gives
-    x0_gamma = (x_t - t eps_hat / gamma) / (1 - t). x0, x_t: (b, ...); t: (b,) in (0, 1); returns (b, ...).
-    """
-    check_positive("temperature", temperature)
-    if not 0 <= above < 1:
-        raise ConfigError(f"above must be in [0, 1), got {above}")
-    if t.min() <= 0 or t.max() >= 1:
-        raise ConfigError("tempered_x0 needs 0 < t < 1")
-    t_b = broadcast_like(t.to(x_t), x_t)
-    eps = (x_t - (1 - t_b) * x0) / t_b
-    tempered = (x_t - t_b * eps / temperature) / (1 - t_b)
-    return torch.where(t_b > above, tempered, x0)
 
 
 def without_self_conditioning(model: ProteinaMini) -> ProteinaMini:
@@ -90,16 +67,13 @@ class ProteinSiD(SiD):
     teacher: a :class:`ProteinaMini` velocity network on reduced coordinates (frozen here);
     steps: K of the training grid; noise_scale: gamma used by :meth:`generate`; student_every: fake-score
     updates per generator update (1 in SiD-Protein, whose batch is 4096; more keeps f_psi on the generator's
-    distribution when batches are small, as DMD2's two time-scale rule); real_temperature, temper_above: the
-    teacher's score in the generator loss is divided by ``real_temperature`` at t > ``temper_above``
-    (:func:`tempered_x0`; 1 = SiD-Protein);
+    distribution when batches are small, as DMD2's two time-scale rule);
     ``generate(noise, nfe)`` samples on ``generator_grid(nfe)`` (K may differ from the training K: the
     student is a function of continuous t). noise: (b, N - 1, 3) standard normal.
     """
 
     def __init__(self, teacher: torch.nn.Module, steps: int = 16, alpha: float = 1.0, noise_scale: float = 0.45,
-                 t_min: float = 0.02, t_max: float = 0.98, student_every: int = 1, real_temperature: float = 1.0,
-                 temper_above: float = 0.3) -> None:
+                 t_min: float = 0.02, t_max: float = 0.98, student_every: int = 1) -> None:
         if hasattr(teacher, "model") and not isinstance(teacher, ProteinaMini):  # fewstep.hub.PretrainedModel
             teacher = teacher.model
         path = LinearPath()
@@ -109,17 +83,6 @@ class ProteinSiD(SiD):
                          noise_scale=noise_scale, alpha=alpha, student_every=student_every)
         self.fake_objective = FlowMatching(path, BetaMixtureTime())
         self.steps = steps
-        self.real_temperature = check_positive("real_temperature", real_temperature)
-        if not 0 <= temper_above < 1:
-            raise ConfigError(f"temper_above must be in [0, 1), got {temper_above}")
-        self.temper_above = temper_above
-
-    def teacher_predict(self, x_t: Tensor, t: Tensor, target: Prediction) -> Tensor:
-        """The teacher's prediction; its x0 is tempered (:func:`tempered_x0`) when ``real_temperature`` != 1."""
-        out = super().teacher_predict(x_t, t, target)
-        if self.real_temperature == 1 or target is not Prediction.X0:
-            return out
-        return tempered_x0(out, x_t, t, self.real_temperature, self.temper_above)
 
     def generator_times(self, n: int, like: Tensor, generator: torch.Generator | None) -> Tensor:
         """SiD-Protein draws the generator loss's times on the teacher's log grid (:func:`log_grid_times`)

@@ -1,5 +1,7 @@
 """The teacher network, the SiD distiller on it, and the zero-update property of the SiD generator loss."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -14,12 +16,11 @@ from fewstep.domains.protein import (
     sample_student,
     sample_teacher,
 )
-from fewstep.domains.protein.distill import log_grid_times, tempered_x0
+from fewstep.domains.protein.distill import log_grid_times
 from fewstep.errors import ConfigError, ShapeError
 from fewstep.guidance import CFGModel
 from fewstep.hub import from_pretrained, save_pretrained
 from fewstep.objectives import BetaMixtureTime, FlowMatching
-from fewstep.parametrizations import Prediction
 from fewstep.paths import LinearPath
 from fewstep.train import fit_teacher
 
@@ -114,29 +115,20 @@ def test_sid_generator_times_lie_on_the_teachers_log_grid():
         log_grid_times(2, torch.zeros(1), None, t_min=0.5, t_max=0.1)
 
 
-def test_tempered_teacher_divides_the_score_by_the_temperature_above_the_threshold():
-    g = torch.Generator().manual_seed(0)
-    x0, x_t = torch.randn(4, 7, 3, generator=g), torch.randn(4, 7, 3, generator=g)
-    t = torch.tensor([0.1, 0.29, 0.5, 0.9])
-    torch.testing.assert_close(tempered_x0(x0, x_t, t, 1.0), x0)
-    out = tempered_x0(x0, x_t, t, 0.45, above=0.3)
-    tb = t.view(-1, 1, 1)
-    eps, eps_out = (x_t - (1 - tb) * x0) / tb, (x_t - (1 - tb) * out) / tb  # score = -eps / t
-    torch.testing.assert_close(out[:2], x0[:2])
-    torch.testing.assert_close(eps_out[2:], eps[2:] / 0.45)
-    for bad in ({"temperature": 0.0}, {"temperature": 0.5, "above": 1.0}):
-        with pytest.raises(ConfigError):
-            tempered_x0(x0, x_t, t, **{"temperature": 0.5, **bad})
-    # in ProteinSiD only the generator loss's x0 is tempered; the freshly built fake score no longer equals it
-    teacher = ProteinaMini(TINY).eval()
-    torch.nn.init.normal_(teacher.out.weight, std=0.1)
-    sid = ProteinSiD(teacher, steps=4, real_temperature=0.45, temper_above=0.3)
-    plain = ProteinSiD(teacher, steps=4)
-    y_t, s = torch.randn(4, 7, 3, generator=g), torch.tensor([0.2, 0.4, 0.6, 0.8])
-    torch.testing.assert_close(sid.teacher_predict(y_t, s, Prediction.X0),
-                               tempered_x0(plain.teacher_predict(y_t, s, Prediction.X0), y_t, s, 0.45, 0.3))
-    torch.testing.assert_close(sid.teacher_predict(y_t, s, Prediction.VELOCITY),
-                               plain.teacher_predict(y_t, s, Prediction.VELOCITY))
-    out = sid.loss("student", torch.zeros(16, 11, 3), 0, torch.Generator().manual_seed(0))  # some t > 0.3
-    out.loss.backward()
-    assert max(p.grad.abs().max().item() for p in sid.student.parameters() if p.grad is not None) > 1e-6
+def test_sampler_target_is_a_fine_tuned_copy_and_leaves_the_teacher_alone():
+    from fewstep.domains.protein.pipeline import TINY as TINY_SCALE
+    from fewstep.domains.protein.pipeline import train_sampler_target
+
+    torch.manual_seed(0)
+    teacher = ProteinaMini(TINY_SCALE.model).eval().requires_grad_(False)
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    target = train_sampler_target(teacher, replace(TINY_SCALE, target_steps=5, target_lr=1e-2))
+    assert isinstance(target, ProteinaMini) and target is not teacher and not target.training
+    for k, v in teacher.state_dict().items():
+        torch.testing.assert_close(v, before[k])  # the teacher was not trained in place
+    moved = max((target.state_dict()[k].float() - v.float()).abs().max().item() for k, v in before.items())
+    assert moved > 1e-4
+    assert train_sampler_target(teacher, replace(TINY_SCALE, target_gamma=None)) is teacher
+    for bad in ({"target_gamma": 0.0}, {"target_samples": 0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            train_sampler_target(teacher, replace(TINY_SCALE, **bad))
