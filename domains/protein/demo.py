@@ -29,9 +29,9 @@ from fewstep.domains.protein.pipeline import (
 )
 from fewstep.hub import save_pretrained
 
-#: A smaller teacher, a SiD target fine-tuned on 256 of its samples, and 200 SiD steps at batch 8.
+#: A smaller teacher, a SiD target fine-tuned on 256 of its samples, and 400 SiD steps at batch 16.
 DEMO = replace(FULL, model=ProteinaConfig(width=48, depth=2, heads=4, distance_bins=32), data_count=256,
-               teacher_steps=1500, target_samples=256, target_steps=500, sid_steps=200, sid_batch=8,
+               teacher_steps=1500, target_samples=256, target_steps=500, sid_steps=400, sid_batch=16,
                eval_samples=8, tm_samples=4, novelty_reference=4)
 
 
