@@ -66,8 +66,8 @@ def _figure(rows: list[dict], traces: dict[str, np.ndarray], path: Path) -> Path
 
 
 def run_demo(out_dir: Path, progress: bool = True, scale: ProteinScale | None = None) -> list[dict]:
-    """Runs the demo (137 s measured on 2 shared CPU cores, one thread; FEWSTEP_TINY=1 shrinks it); returns
-    the rows."""
+    """Runs the demo (5 min 29 s measured with one thread while a benchmark held the other core of two;
+    FEWSTEP_TINY=1 shrinks it); returns the rows."""
     scale = scale or scale_from_env(DEMO)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
