@@ -99,7 +99,7 @@ def train_sampler_target(teacher: nn.Module, scale: ProteinScale, seed: int = 0,
     """SiD's real score for a teacher sampled at low temperature: the teacher fine-tuned on its own samples.
 
     SiD's fixed point is the distribution whose every noisy marginal matches the real score's (Zhou et al.
-    2024, arXiv:2404.04057, Eq. 8), i.e. the teacher's gamma = 1 distribution, while Proteina samples at
+    2024, arXiv:2404.04057), i.e. the teacher's gamma = 1 distribution, while Proteina samples at
     gamma = 0.45, where the score term of its SDE sharpens every step (arXiv:2503.00710, Sec. 3.3). Scaling the
     score by 1 / gamma does not describe that sampler (it shrinks the global fold at high noise). Its marginals
     are learned instead: ``target_samples`` backbones from the teacher's SDE at ``target_gamma`` and
