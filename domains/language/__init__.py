@@ -16,7 +16,6 @@ from fewstep.domains.language.corpus import (
 )
 from fewstep.domains.language.didi import DiDiInstruct, Rollout
 from fewstep.domains.language.discriminator import Discriminator
-from fewstep.domains.language.frontier import temperature_frontier
 from fewstep.domains.language.judge import ARJudge, JudgeConfig, train_judge
 from fewstep.domains.language.metrics import corpus_perplexity, unigram_entropy
 from fewstep.domains.language.pipeline import LanguageData, LanguageScale, Variant, distill, evaluate, load_data
@@ -61,7 +60,6 @@ __all__ = [
     "rgas_sample",
     "sample_mdlm",
     "split_stream",
-    "temperature_frontier",
     "time_grid",
     "train_judge",
     "train_teacher",

@@ -1,6 +1,6 @@
 """How far sharpening alone takes the *exact* MDLM denoiser at few NFE: the perplexity-entropy frontier.
 
-``python -m fewstep.domains.language.frontier [--nfe 8] [--samples 512] [--temperatures 1 0.8 0.6 0.5]``
+``python -m fewstep.domains.language.frontier [--nfe 8] [--samples 512] [--temperatures 1 0.8 0.7 0.6 0.5]``
 samples the Bayes-optimal denoiser of the bench's synthetic language (:class:`ExactDenoiser`) with its
 logits divided by a temperature T, through the same ancestral sampler as the teacher and the student, and
 prints the oracle perplexity and unigram entropy of each T. At few NFE the denoiser's factorisation error
@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from fewstep.domains.language.metrics import unigram_entropy
-from fewstep.domains.language.pipeline import LanguageScale
+from fewstep.domains.language.pipeline import LanguageScale, load_data
 from fewstep.domains.language.synthetic import ExactDenoiser, GrammarLanguage
 from fewstep.domains.language.teacher import sample_mdlm
 from fewstep.errors import ConfigError
@@ -62,16 +62,15 @@ def temperature_frontier(language: GrammarLanguage, temperatures: Sequence[float
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
-    """Prints the frontier on the full bench's synthetic language (vocabulary, length and seed of
-    :class:`LanguageScale`); returns its rows."""
+    """Prints the frontier on the full bench's synthetic language (:func:`load_data` at the full scale);
+    returns its rows."""
     parser = argparse.ArgumentParser(prog="python -m fewstep.domains.language.frontier",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--nfe", type=int, default=8)
     parser.add_argument("--samples", type=int, default=512)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.8, 0.7, 0.6, 0.5])
     args = parser.parse_args(argv)
-    scale = LanguageScale.named("full")
-    language = GrammarLanguage(vocab_size=scale.synthetic_vocab, seq_len=scale.seq_len, seed=0)
+    language = load_data("synthetic", LanguageScale.named("full")).oracle
     rows = temperature_frontier(language, args.temperatures, args.nfe, args.samples)
     print(f"exact denoiser of {language} at {args.nfe} NFE, {args.samples} samples")
     print(f"{'T':>5} {'ppl':>7} {'entropy':>8} {'valid':>6}")

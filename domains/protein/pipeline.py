@@ -87,12 +87,17 @@ def training_set(scale: ProteinScale, seed: int = 0) -> BackboneSet:
 def train_teacher(scale: ProteinScale, data: BackboneSet, seed: int = 0, progress: bool = False) -> nn.Module:
     """Returns the EMA teacher in eval mode."""
     torch.manual_seed(seed)
-    model = ProteinaMini(scale.model)
+    return _fit_velocity(ProteinaMini(scale.model), data, scale.teacher_steps, scale.teacher_lr, scale, seed,
+                         progress, "protein teacher")
+
+
+def _fit_velocity(model: nn.Module, data: BackboneSet, steps: int, lr: float, scale: ProteinScale, seed: int,
+                  progress: bool, desc: str) -> nn.Module:
+    """Proteina's velocity loss with Beta-mixture times on ``data``; returns the EMA network in eval mode."""
     objective = FlowMatching(LinearPath(), BetaMixtureTime())
-    teacher, _ = fit_teacher(objective, model, data.sample_batch, steps=scale.teacher_steps,
-                             batch_size=scale.teacher_batch, lr=scale.teacher_lr, seed=seed, ema_beta=0.99,
-                             progress=progress, desc="protein teacher")
-    return teacher.eval()
+    trained, _ = fit_teacher(objective, model, data.sample_batch, steps=steps, batch_size=scale.teacher_batch,
+                             lr=lr, seed=seed, ema_beta=0.99, progress=progress, desc=desc)
+    return trained.eval()
 
 
 def train_sampler_target(teacher: nn.Module, scale: ProteinScale, seed: int = 0, progress: bool = False) -> nn.Module:
@@ -122,13 +127,9 @@ def train_sampler_target(teacher: nn.Module, scale: ProteinScale, seed: int = 0,
             ang = sample_teacher(teacher, min(64, per_length - start), length, nfe=scale.teacher_nfe,
                                  gamma=scale.target_gamma, generator=generator)
             chains.extend(ang.double().numpy())
-    samples = BackboneSet(chains, frame=scale.frame)
     model = copy.deepcopy(teacher).train().requires_grad_(True)
-    objective = FlowMatching(LinearPath(), BetaMixtureTime())
-    target, _ = fit_teacher(objective, model, samples.sample_batch, steps=scale.target_steps,
-                            batch_size=scale.teacher_batch, lr=scale.target_lr, seed=seed, ema_beta=0.99,
-                            progress=progress, desc="protein SiD target")
-    return target.eval()
+    return _fit_velocity(model, BackboneSet(chains, frame=scale.frame), scale.target_steps, scale.target_lr,
+                         scale, seed, progress, "protein SiD target")
 
 
 def train_student(target: nn.Module, scale: ProteinScale, data: BackboneSet, steps: int, seed: int = 0,
