@@ -50,7 +50,7 @@ class ProteinScale:
     teacher_batch: int = 16
     teacher_lr: float = 2e-3
     sid_steps: int = 800
-    sid_batch: int = 32
+    sid_batch: int = 64
     lr_scale: float = 2.0
     student_ema: float = 0.99
     student_every: int = 2
@@ -62,7 +62,7 @@ class ProteinScale:
     train_k: int = 16
     teacher_nfe: int = 400
     eval_samples: int = 64
-    tm_samples: int = 32
+    tm_samples: int = 64
     novelty_reference: int = 12
 
 
