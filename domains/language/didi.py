@@ -11,13 +11,17 @@ where the reward R = log q_theta / q_nu of the corrupted sample comes from the :
 A is R normalised within groups of G samples (grouped reward normalisation), and
 log p_nu(x) ~ log P(z_tau | m) + log P(x | z_tau) is the log-likelihood of the student's two-step
 generation m -> z_tau -> x (intermediate-state matching / score decomposition, Sec. 3.3); the
-discriminator corrupts x at the same tau (coupled time). The first ``disc_warmup`` steps train only the
-discriminator, so that the student's first rewards are density ratios rather than noise (the authors' draft's
-``discriminator_warmup_steps``). The reward enters the gradient only through E[R(z_tau) | x], so
-``reward_samples`` > 1 averages it over that many independent corruptions of each x: the same gradient
-with less variance (Rao-Blackwellisation; the paper draws one). Regularisers: + kl_weight KL(p_theta || p_nu)
-per generation step and - entropy_weight H(p_nu). Sampling uses the EMA student with the core ancestral
-sampler. Shapes: sequences (b, n) long, log-probabilities (b, n, V), rewards and times (b,).
+discriminator corrupts x at the same tau (coupled time). ``rollout_steps = K`` replaces the two-step generation
+by the student's own K-step ancestral chain, the sampler it is evaluated with at K NFE: log p_nu(x) is then the
+exact log-likelihood of the chain's draws (each token scored at the step that revealed it; which positions are
+revealed does not depend on nu), and tau only sets the discriminator's time. On the bench's grammar the
+two-step rollout left the 8-step sampler where the teacher had it; the chain moves it. The first
+``disc_warmup`` steps train only the discriminator, so that the student's first rewards are density ratios
+rather than noise (the authors' draft's ``discriminator_warmup_steps``). The reward enters the gradient only
+through E[R(z_tau) | x], so ``reward_samples`` > 1 averages it over that many independent corruptions of each
+x: the same gradient with less variance (Rao-Blackwellisation; the paper draws one). Regularisers:
++ kl_weight KL(p_theta || p_nu) per generation step and - entropy_weight H(p_nu). Sampling uses the EMA student
+with the core ancestral sampler. Shapes: sequences (b, n) long, log-probabilities (b, n, V), rewards and times (b,).
 Time convention: t = 0 data, t = 1 fully masked.
 """
 
@@ -38,14 +42,14 @@ from fewstep.distillers.discrete import (
 )
 from fewstep.domains.language.discriminator import Discriminator
 from fewstep.domains.language.regularisers import masked_entropy, masked_kl
-from fewstep.domains.language.teacher import sample_mdlm
+from fewstep.domains.language.teacher import sample_mdlm, time_grid
 from fewstep.errors import ConfigError
 from fewstep.hub import PretrainedModel
 from fewstep.nn import EMA
 from fewstep.objectives.base import ObjectiveOutput
 from fewstep.paths import MaskedPath
 from fewstep.samplers.base import SampleOutput
-from fewstep.samplers.masked import gumbel_argmax, subs_log_probs
+from fewstep.samplers.masked import gumbel_argmax, subs_log_probs, unmask_probability
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,15 @@ class DiDiInstruct(Distiller):
 
     ``x0`` handed to :meth:`loss` is the "real" batch (b, n): teacher samples (the paper) or data.
     ``intermediate=False`` is the one-step ablation (m -> x, discriminator time drawn independently);
-    ``grouped=False`` uses the raw clipped reward instead of the grouped advantage.
+    ``grouped=False`` uses the raw clipped reward instead of the grouped advantage. ``rollout_steps``: None
+    for the paper's two-step generation, K for the student's K-step ancestral chain (with ``intermediate``).
     """
 
     def __init__(self, teacher: nn.Module, path: MaskedPath, group_size: int = 4, intermediate: bool = True,
                  grouped: bool = True, tau_beta: tuple[int, int] = (2, 2), kl_weight: float = 0.01,
                  entropy_weight: float = 0.02, smoothing: float = 0.1, disc_blocks: int = 2,
-                 ema_beta: float = 0.999, disc_warmup: int = 0, reward_samples: int = 1) -> None:
+                 ema_beta: float = 0.999, disc_warmup: int = 0, reward_samples: int = 1,
+                 rollout_steps: int | None = None) -> None:
         if isinstance(teacher, PretrainedModel):  # a folder named in a YAML config
             teacher = teacher.model
         super().__init__(teacher, path)  # type: ignore[arg-type]  # the core base is typed for Gaussian paths
@@ -92,6 +98,9 @@ class DiDiInstruct(Distiller):
         if not isinstance(reward_samples, int) or reward_samples < 1:
             raise ConfigError(f"reward_samples must be an int >= 1, got {reward_samples!r}")
         self.reward_samples = reward_samples
+        if rollout_steps is not None and (not isinstance(rollout_steps, int) or rollout_steps < 1):
+            raise ConfigError(f"rollout_steps must be None (two-step) or an int >= 1, got {rollout_steps!r}")
+        self.rollout_steps = rollout_steps
         self.register_buffer("disc_updates", torch.zeros((), dtype=torch.long))  # checkpointed with the rest
 
     def trainable(self) -> dict[str, nn.Module]:
@@ -120,6 +129,8 @@ class DiDiInstruct(Distiller):
 
     def rollout(self, b: int, seq_len: int, generator: torch.Generator | None) -> Rollout:
         """Student generation with gradients through log p_nu(x) (b,) (per token)."""
+        if self.intermediate and self.rollout_steps is not None:
+            return self._chain_rollout(b, seq_len, generator)
         path, mask = self.path, self.path.mask_id
         m = path.prior((b, seq_len), device=self.path_device)
         ones = torch.ones(b, device=m.device)
@@ -140,6 +151,28 @@ class DiDiInstruct(Distiller):
         log_p = torch.where(keep, tok1, tok2).mean(dim=1)
         entropy = 0.5 * (masked_entropy(lp1, m == mask) + masked_entropy(lp2, z_tau.masked))
         return Rollout(x, log_p, tau, kl, entropy)
+
+    def _chain_rollout(self, b: int, seq_len: int, generator: torch.Generator | None) -> Rollout:
+        """The student's ``rollout_steps``-step ancestral chain (the random draws of the core sampler, in its
+        order); log_p (b,) is the mean over tokens of log p_nu(x_i | z) at the step that revealed x_i, and the
+        regularisers are averaged over the steps."""
+        mask, steps = self.path.mask_id, self.rollout_steps
+        z = self.path.prior((b, seq_len), device=self.path_device)
+        token_log_p = torch.zeros(b, seq_len, device=z.device)
+        kl = entropy = torch.zeros((), device=z.device)
+        grid = time_grid(steps)
+        for t_cur, t_next in zip(grid[:-1], grid[1:]):
+            t_b = t_cur.float().to(z.device).expand(b)
+            log_probs = subs_log_probs(self.student(z, t_b), z, mask)
+            masked = z == mask
+            kl = kl + masked_kl(self._teacher_log_probs(z, t_b), log_probs, masked) / steps
+            entropy = entropy + masked_entropy(log_probs, masked) / steps
+            u = torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64)
+            draw = gumbel_argmax(log_probs.detach(), generator)
+            reveal = masked & (u < unmask_probability(self.path, t_cur, t_next))
+            token_log_p = torch.where(reveal, log_probs.gather(-1, draw.unsqueeze(-1)).squeeze(-1), token_log_p)
+            z = torch.where(reveal, draw, z)
+        return Rollout(z, token_log_p.mean(dim=1), self._times(b, generator).to(z.device), kl, entropy)
 
     @torch.no_grad()
     def _teacher_log_probs(self, z: Tensor, t: Tensor) -> Tensor:

@@ -38,7 +38,8 @@ class Variant(str, Enum):
 @dataclass(frozen=True)
 class LanguageScale:
     """Sizes of one pipeline run; ``corpus`` is the text file (None: :func:`default_corpus`), ``max_chars``
-    truncates it (None: all of it)."""
+    truncates it (None: all of it). ``rollout_steps`` is DiDi's training rollout: the student's own chain at
+    its smallest sampling NFE (None: the paper's two-step generation)."""
 
     seq_len: int = 32
     synthetic_vocab: int = 12
@@ -49,10 +50,12 @@ class LanguageScale:
     teacher_steps: int = 1000
     teacher_lr: float = 2e-3
     judge_steps: int = 300
-    disc_warmup: int = 100
-    distill_steps: int = 200
-    student_lr: float = 5e-5
-    disc_lr: float = 3e-4
+    disc_warmup: int = 400
+    distill_steps: int = 400
+    student_lr: float = 1e-4
+    disc_lr: float = 1e-3
+    kl_weight: float = 0.05
+    rollout_steps: int | None = 8
     batch_size: int = 64
     reward_samples: int = 4
     eval_samples: int = 512
@@ -70,7 +73,7 @@ class LanguageScale:
                   "tiny": cls(seq_len=16, synthetic_vocab=8, synthetic_size=512, width=32, depth=2, heads=2,
                               teacher_steps=20, judge_steps=10, disc_warmup=0, distill_steps=4, batch_size=16,
                               eval_samples=16, max_chars=20_000, teacher_nfe=(4, 16),
-                              student_nfe=(4,))}
+                              student_nfe=(4,), rollout_steps=4)}
         if name not in scales:
             raise ConfigError(f"scale must be one of {sorted(scales)}, got {name!r}")
         return scales[name]
@@ -128,7 +131,8 @@ def distill(teacher: nn.Module, path: MaskedPath, real: Tensor, scale: LanguageS
     torch.manual_seed(seed)
     didi = DiDiInstruct(teacher, path, intermediate=variant is not Variant.NO_INTERMEDIATE,
                         grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95, disc_warmup=scale.disc_warmup,
-                        reward_samples=scale.reward_samples)
+                        reward_samples=scale.reward_samples, kl_weight=scale.kl_weight,
+                        rollout_steps=scale.rollout_steps)
     steps = scale.disc_warmup + scale.distill_steps  # the student moves on the last ``distill_steps``
     fit_distiller(didi, token_batches(real), steps=steps, batch_size=scale.batch_size,
                   lr={"student": scale.student_lr, "discriminator": scale.disc_lr}, seed=seed,

@@ -25,7 +25,7 @@ from fewstep.domains.language.teacher import time_grid
 from fewstep.errors import ConfigError
 from fewstep.paths import MaskedPath
 from fewstep.samplers.base import SampleOutput
-from fewstep.samplers.masked import gumbel_argmax, subs_log_probs
+from fewstep.samplers.masked import gumbel_argmax, subs_log_probs, unmask_probability
 
 
 def _tilt(log_probs: Tensor, z: Tensor, disc: Discriminator, strength: float, mask_id: int) -> Tensor:
@@ -62,9 +62,7 @@ def rgas_sample(student: nn.Module, discriminator: Discriminator, path: MaskedPa
     for i, (t_cur, t_next) in enumerate(zip(grid[:-1], grid[1:])):
         t_b = t_cur.float().expand(n)
         log_probs = subs_log_probs(student(z, t_b), z, mask)
-        keep_cur = float(path.keep_prob(t_cur))
-        keep_next = 1.0 if float(t_next) == 0 else float(path.keep_prob(t_next))
-        p_unmask = (keep_next - keep_cur) / (1 - keep_cur)
+        p_unmask = unmask_probability(path, t_cur, t_next)
         if tilt and i < half:
             strength = guidance[0] + (guidance[1] - guidance[0]) * i / max(half - 1, 1)
             log_probs = _tilt(log_probs, z, discriminator, strength, mask)

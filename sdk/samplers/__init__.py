@@ -5,7 +5,7 @@ from fewstep.samplers.consistency import ConsistencySampler
 from fewstep.samplers.ddim import DDIMSampler
 from fewstep.samplers.dpm_solver import DPMSolverPP2M
 from fewstep.samplers.grids import log_grid, shifted_grid, uniform_grid
-from fewstep.samplers.masked import MaskedAncestralSampler, gumbel_argmax, subs_log_probs
+from fewstep.samplers.masked import MaskedAncestralSampler, gumbel_argmax, subs_log_probs, unmask_probability
 from fewstep.samplers.ode import EulerSampler, HeunSampler
 from fewstep.samplers.sde import SDESampler, proteina_diffusion
 
@@ -25,4 +25,5 @@ __all__ = [
     "shifted_grid",
     "subs_log_probs",
     "uniform_grid",
+    "unmask_probability",
 ]

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from fewstep.checks import check_tensor, check_time_grid
+from fewstep.errors import ConfigError
 from fewstep.paths.masked import MaskedPath
 from fewstep.samplers.base import Model, SampleOutput
 
@@ -35,6 +36,16 @@ def subs_log_probs(logits: Tensor, z_t: Tensor, mask_id: int) -> Tensor:
     return torch.where(unmasked.unsqueeze(-1), carry, log_probs)
 
 
+def unmask_probability(path: MaskedPath, t_cur: Tensor, t_next: Tensor) -> float:
+    """(alpha_s - alpha_t) / (1 - alpha_t): the probability that a token masked at t = ``t_cur`` is revealed by
+    s = ``t_next`` < t in MDLM's ancestral step (arXiv:2406.07524, Eq. 7); 1 when s = 0."""
+    if not 0 <= float(t_next) < float(t_cur) <= 1:
+        raise ConfigError(f"need 0 <= t_next < t_cur <= 1, got t_cur={float(t_cur)}, t_next={float(t_next)}")
+    keep_cur = path.keep_prob(torch.as_tensor(t_cur, dtype=torch.float64)).item()
+    keep_next = 1.0 if float(t_next) == 0 else path.keep_prob(torch.as_tensor(t_next, dtype=torch.float64)).item()
+    return (keep_next - keep_cur) / (1 - keep_cur)
+
+
 class MaskedAncestralSampler:
     r"""Ancestral sampling of MDLM (arXiv:2406.07524, Eq. 7 and App. B.2), t from 1 down to 0.
 
@@ -59,9 +70,7 @@ class MaskedAncestralSampler:
                 t_b = t_cur.float().to(z.device).expand(z.shape[0])
                 log_probs = subs_log_probs(model(z, t_b), z, self.path.mask_id)
                 nfe += 1
-            keep_cur = self.path.keep_prob(t_cur.double()).item()
-            keep_next = 1.0 if t_next.item() == 0 else self.path.keep_prob(t_next.double()).item()
-            p_unmask = (keep_next - keep_cur) / (1 - keep_cur)
+            p_unmask = unmask_probability(self.path, t_cur, t_next)
             u = torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64)
             draw = gumbel_argmax(log_probs, generator)
             update = (z == self.path.mask_id) & (u < p_unmask)

@@ -8,7 +8,9 @@ import torch
 from fewstep.distillers.discrete import discriminator_loss, grouped_advantage
 from fewstep.distillers.training import distillation_step, make_optimizers
 from fewstep.domains.language import DiDiInstruct, Discriminator, build_teacher, masked_entropy, masked_kl
+from fewstep.domains.language.teacher import time_grid
 from fewstep.errors import ConfigError
+from fewstep.samplers import MaskedAncestralSampler, subs_log_probs
 
 
 def test_grouped_normalisation_has_zero_mean_and_unit_spread_per_group():
@@ -108,3 +110,27 @@ def test_student_reward_is_the_mean_over_reward_samples_corruptions():
     assert torch.allclose(out.metrics["reward"], draws.mean(), rtol=1e-3)  # spectral norm steps in train mode
     with pytest.raises(ConfigError, match="reward_samples"):
         DiDiInstruct(model, path, disc_blocks=1, reward_samples=0)
+
+
+def test_chain_rollout_is_the_samplers_chain_with_its_exact_log_likelihood():
+    """rollout_steps = K draws what the core ancestral sampler draws with the same generator, and log_p is the
+    mean log p_nu of each token at the step that revealed it."""
+    torch.manual_seed(0)
+    model, path = build_teacher(6, 8, width=16, depth=1, heads=2)
+    didi = DiDiInstruct(model, path, disc_blocks=1, rollout_steps=3)
+    roll = didi.rollout(5, 8, torch.Generator().manual_seed(7))
+    sampler = MaskedAncestralSampler(path, cache=False)
+    out = sampler.sample(didi.student, path.prior((5, 8)), time_grid(3), keep_trajectory=True,
+                         generator=torch.Generator().manual_seed(7))
+    assert torch.equal(roll.x, out.x0) and not (roll.x == path.mask_id).any()
+    expected = torch.zeros(5, 8)
+    with torch.no_grad():
+        for t_cur, z_prev, z_next in zip(time_grid(3)[:-1], (path.prior((5, 8)), *out.trajectory[:-1]), out.trajectory):
+            log_probs = subs_log_probs(didi.student(z_prev, t_cur.float().expand(5)), z_prev, path.mask_id)
+            revealed = (z_prev == path.mask_id) & (z_next != path.mask_id)
+            expected += torch.where(revealed, log_probs.gather(-1, z_next.unsqueeze(-1)).squeeze(-1), 0.0)
+    torch.testing.assert_close(roll.log_p.detach(), expected.mean(dim=1))
+    roll.log_p.sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in didi.student.parameters())
+    with pytest.raises(ConfigError, match="rollout_steps"):
+        DiDiInstruct(model, path, disc_blocks=1, rollout_steps=0)
