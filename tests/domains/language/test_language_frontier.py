@@ -22,10 +22,30 @@ def test_sharpening_the_exact_denoiser_trades_entropy_for_perplexity():
     assert hot["entropy"] == pytest.approx(unigram_entropy(x))
 
 
+def test_selective_sharpening_touches_only_its_steps_and_crowded_positions():
+    language = GrammarLanguage(vocab_size=8, seq_len=16, seed=0)
+    exact, mask = ExactDenoiser(language), 8
+    z = torch.tensor([[mask, 1, 2, 3, mask, mask, 4, 5, 6, 7, 0, 1, 2, 3, 4, mask]])  # 4, 5 crowded; 0, 15 not
+    plain = exact(z, torch.tensor([0.5]))
+    tempered = TemperedLogits(exact, 0.5, mask_id=mask, nfe=4, window=(1, 3), radius=1)
+    inside = tempered(z, torch.tensor([0.5]))  # step 2 of 4
+    crowded = torch.zeros(16, dtype=torch.bool)
+    crowded[[4, 5]] = True
+    torch.testing.assert_close(inside[0, crowded], plain[0, crowded] / 0.5)
+    torch.testing.assert_close(inside[0, ~crowded], plain[0, ~crowded])
+    torch.testing.assert_close(tempered(z, torch.tensor([1.0])), exact(z, torch.tensor([1.0])))  # step 0
+    row = temperature_frontier(language, [0.3], nfe=4, samples=64, window=(1, 3), radius=1)[0]
+    assert row["window"] == (1, 3) and row["radius"] == 1
+
+
 def test_frontier_rejects_bad_arguments():
     language = GrammarLanguage(vocab_size=8, seq_len=16, seed=0)
     with pytest.raises(ConfigError, match="temperature"):
-        TemperedLogits(ExactDenoiser(language), 0.0)
+        TemperedLogits(ExactDenoiser(language), 0.0, mask_id=8)
+    with pytest.raises(ConfigError, match="window"):
+        TemperedLogits(ExactDenoiser(language), 0.5, mask_id=8, nfe=4, window=(2, 6))
+    with pytest.raises(ConfigError, match="radius"):
+        TemperedLogits(ExactDenoiser(language), 0.5, mask_id=8, radius=-1)
     with pytest.raises(ConfigError, match="temperatures"):
         temperature_frontier(language, [])
     with pytest.raises(ConfigError, match="nfe"):
