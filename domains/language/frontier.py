@@ -58,7 +58,7 @@ class TemperedLogits(nn.Module):
         if self.radius == 0:
             return logits / self.temperature
         masked = (z == self.mask_id).float().unsqueeze(1)  # (b, 1, n)
-        kernel = torch.ones(1, 1, 2 * self.radius + 1)
+        kernel = torch.ones(1, 1, 2 * self.radius + 1, device=z.device)
         neighbours = (F.conv1d(masked, kernel, padding=self.radius) - masked).squeeze(1)  # masked ones within radius
         crowded = (neighbours > 0) & (z == self.mask_id)  # (b, n)
         return torch.where(crowded.unsqueeze(-1), logits / self.temperature, logits)

@@ -36,7 +36,7 @@ def subs_log_probs(logits: Tensor, z_t: Tensor, mask_id: int) -> Tensor:
     return torch.where(unmasked.unsqueeze(-1), carry, log_probs)
 
 
-def unmask_probability(path: MaskedPath, t_cur: Tensor, t_next: Tensor) -> float:
+def unmask_probability(path: MaskedPath, t_cur: Tensor | float, t_next: Tensor | float) -> float:
     """(alpha_s - alpha_t) / (1 - alpha_t): the probability that a token masked at t = ``t_cur`` is revealed by
     s = ``t_next`` < t in MDLM's ancestral step (arXiv:2406.07524, Eq. 7); 1 when s = 0."""
     if not 0 <= float(t_next) < float(t_cur) <= 1:

@@ -15,6 +15,7 @@ from fewstep.samplers import (
     MaskedAncestralSampler,
     SDESampler,
     uniform_grid,
+    unmask_probability,
 )
 
 
@@ -96,6 +97,15 @@ def test_masked_sampler_unmasks_everything_and_caches_calls():
                                               generator=torch.Generator().manual_seed(0))
     assert bool((out.x0 != path.mask_id).all()) and bool((out.x0 < 5).all())
     assert out.nfe == len(calls) < 64  # steps where nothing changed reuse the logits
+
+
+def test_unmask_probability_follows_the_linear_schedule():
+    path = MaskedPath(vocab_size=5)  # alpha_t = 1 - t: from t to s a masked token is revealed w.p. (t - s) / t
+    assert unmask_probability(path, 1.0, 0.75) == pytest.approx(0.25)
+    assert unmask_probability(path, torch.tensor(0.5), torch.tensor(0.25)) == pytest.approx(0.5)
+    assert unmask_probability(path, 0.25, 0.0) == 1.0
+    with pytest.raises(ConfigError, match="t_next < t_cur"):
+        unmask_probability(path, 0.25, 0.5)
 
 
 def test_sampler_rejects_increasing_grid():

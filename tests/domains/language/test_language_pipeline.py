@@ -62,3 +62,15 @@ def test_configs_name_existing_fewstep_classes(config):
         module, _, name = target.rpartition(".")
         origin = Path(importlib.util.find_spec(module).origin).read_text()
         assert f"class {name}(" in origin or f"import {name}" in origin or f" {name}," in origin, target
+
+
+def test_didi_config_names_only_parameters_of_the_distiller():
+    import inspect
+
+    from fewstep.domains.language import DiDiInstruct
+
+    config = yaml.safe_load(next(c for c in CONFIGS if c.stem == "language_didi").read_text())
+    distiller = config["model"]["init_args"]["distiller"]
+    assert distiller["class_path"].endswith("DiDiInstruct")
+    assert set(distiller["init_args"]) <= set(inspect.signature(DiDiInstruct).parameters)
+    assert set(config["model"]["init_args"]["lr"]) == {"student", "discriminator"}
