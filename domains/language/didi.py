@@ -49,7 +49,7 @@ from fewstep.nn import EMA
 from fewstep.objectives.base import ObjectiveOutput
 from fewstep.paths import MaskedPath
 from fewstep.samplers.base import SampleOutput
-from fewstep.samplers.masked import gumbel_argmax, subs_log_probs, unmask_probability
+from fewstep.samplers.masked import ancestral_step, gumbel_argmax, subs_log_probs
 
 
 @dataclass(frozen=True)
@@ -127,15 +127,16 @@ class DiDiInstruct(Distiller):
         u = torch.rand(groups, a + c - 1, generator=generator, dtype=torch.float64).sort(dim=1).values
         return u[:, a - 1].clamp(0.02, 0.98).repeat_interleave(self.group_size)[:b].float()
 
-    def rollout(self, b: int, seq_len: int, generator: torch.Generator | None) -> Rollout:
-        """Student generation with gradients through log p_nu(x) (b,) (per token)."""
+    def rollout(self, b: int, seq_len: int, generator: torch.Generator | None, regularise: bool = True) -> Rollout:
+        """Student generation with gradients through log p_nu(x) (b,) (per token). ``regularise=False`` (the
+        discriminator's fakes) skips the teacher's forwards of the KL term, which is then 0."""
         if self.intermediate and self.rollout_steps is not None:
-            return self._chain_rollout(b, seq_len, generator)
+            return self._chain_rollout(b, seq_len, generator, regularise)
         path, mask = self.path, self.path.mask_id
         m = path.prior((b, seq_len), device=self.path_device)
         ones = torch.ones(b, device=m.device)
         lp1 = subs_log_probs(self.student(m, ones), m, mask)
-        kl = masked_kl(self._teacher_log_probs(m, ones), lp1, m == mask)
+        kl = self._teacher_kl(m, ones, lp1, m == mask, regularise)
         x1 = gumbel_argmax(lp1.detach(), generator)
         tau = self._times(b, generator).to(m.device)
         if not self.intermediate:  # one-step generation; tau only sets the discriminator's (uncoupled) time
@@ -144,7 +145,7 @@ class DiDiInstruct(Distiller):
         z_tau = path.sample(x1, tau, generator=generator)
         keep = ~z_tau.masked
         lp2 = subs_log_probs(self.student(z_tau.z_t, tau), z_tau.z_t, mask)
-        kl = kl + masked_kl(self._teacher_log_probs(z_tau.z_t, tau), lp2, z_tau.masked)
+        kl = kl + self._teacher_kl(z_tau.z_t, tau, lp2, z_tau.masked, regularise)
         x = torch.where(keep, x1, gumbel_argmax(lp2.detach(), generator))
         tok1 = lp1.gather(-1, x1.unsqueeze(-1)).squeeze(-1)
         tok2 = lp2.gather(-1, x.unsqueeze(-1)).squeeze(-1)
@@ -152,10 +153,10 @@ class DiDiInstruct(Distiller):
         entropy = 0.5 * (masked_entropy(lp1, m == mask) + masked_entropy(lp2, z_tau.masked))
         return Rollout(x, log_p, tau, kl, entropy)
 
-    def _chain_rollout(self, b: int, seq_len: int, generator: torch.Generator | None) -> Rollout:
-        """The student's ``rollout_steps``-step ancestral chain (the random draws of the core sampler, in its
-        order); log_p (b,) is the mean over tokens of log p_nu(x_i | z) at the step that revealed x_i, and the
-        regularisers are averaged over the steps."""
+    def _chain_rollout(self, b: int, seq_len: int, generator: torch.Generator | None, regularise: bool) -> Rollout:
+        """The student's ``rollout_steps``-step ancestral chain (the core :func:`ancestral_step`); log_p (b,) is the
+        mean over tokens of log p_nu(x_i | z) at the step that revealed x_i, and the regularisers are averaged
+        over the steps."""
         mask, steps = self.path.mask_id, self.rollout_steps
         z = self.path.prior((b, seq_len), device=self.path_device)
         token_log_p = torch.zeros(b, seq_len, device=z.device)
@@ -165,18 +166,20 @@ class DiDiInstruct(Distiller):
             t_b = t_cur.float().to(z.device).expand(b)
             log_probs = subs_log_probs(self.student(z, t_b), z, mask)
             masked = z == mask
-            kl = kl + masked_kl(self._teacher_log_probs(z, t_b), log_probs, masked) / steps
+            kl = kl + self._teacher_kl(z, t_b, log_probs, masked, regularise) / steps
             entropy = entropy + masked_entropy(log_probs, masked) / steps
-            u = torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64)
-            draw = gumbel_argmax(log_probs.detach(), generator)
-            reveal = masked & (u < unmask_probability(self.path, t_cur, t_next))
-            token_log_p = torch.where(reveal, log_probs.gather(-1, draw.unsqueeze(-1)).squeeze(-1), token_log_p)
-            z = torch.where(reveal, draw, z)
+            z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator)
+            token_log_p = torch.where(revealed, log_probs.gather(-1, z.unsqueeze(-1)).squeeze(-1), token_log_p)
         return Rollout(z, token_log_p.mean(dim=1), self._times(b, generator).to(z.device), kl, entropy)
 
-    @torch.no_grad()
-    def _teacher_log_probs(self, z: Tensor, t: Tensor) -> Tensor:
-        return subs_log_probs(self.teacher(z, t), z, self.path.mask_id)
+    def _teacher_kl(self, z: Tensor, t: Tensor, student_log_probs: Tensor, masked: Tensor, regularise: bool) -> Tensor:
+        """KL(p_theta || p_nu) on the masked positions of z (b, n); 0 without a teacher forward if not
+        ``regularise``."""
+        if not regularise:
+            return torch.zeros((), device=z.device)
+        with torch.no_grad():
+            teacher_log_probs = subs_log_probs(self.teacher(z, t), z, self.path.mask_id)
+        return masked_kl(teacher_log_probs, student_log_probs, masked)
 
     @property
     def path_device(self) -> torch.device:
@@ -189,7 +192,7 @@ class DiDiInstruct(Distiller):
         b, n = x0.shape
         if network == "discriminator":
             with torch.no_grad():
-                fake = self.rollout(b, n, generator)
+                fake = self.rollout(b, n, generator, regularise=False)
             real_z = self.path.sample(x0, fake.tau, generator=generator)
             fake_z = self.path.sample(fake.x, fake.tau, generator=generator)
             logits = self.discriminator(torch.cat([real_z.z_t, fake_z.z_t]), torch.cat([fake.tau, fake.tau]))

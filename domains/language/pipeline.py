@@ -38,8 +38,8 @@ class Variant(str, Enum):
 @dataclass(frozen=True)
 class LanguageScale:
     """Sizes of one pipeline run; ``corpus`` is the text file (None: :func:`default_corpus`), ``max_chars``
-    truncates it (None: all of it). ``rollout_steps`` is DiDi's training rollout: the student's own chain at
-    its smallest sampling NFE (None: the paper's two-step generation)."""
+    truncates it (None: all of it). ``rollout_steps`` is DiDi's training rollout: the student's own K-step
+    ancestral chain (8 at full scale, its smallest sampling NFE), or None for the paper's two-step generation."""
 
     seq_len: int = 32
     synthetic_vocab: int = 12

@@ -25,7 +25,7 @@ from fewstep.domains.language.teacher import time_grid
 from fewstep.errors import ConfigError
 from fewstep.paths import MaskedPath
 from fewstep.samplers.base import SampleOutput
-from fewstep.samplers.masked import gumbel_argmax, subs_log_probs, unmask_probability
+from fewstep.samplers.masked import ancestral_step, subs_log_probs
 
 
 def _tilt(log_probs: Tensor, z: Tensor, disc: Discriminator, strength: float, mask_id: int) -> Tensor:
@@ -62,14 +62,11 @@ def rgas_sample(student: nn.Module, discriminator: Discriminator, path: MaskedPa
     for i, (t_cur, t_next) in enumerate(zip(grid[:-1], grid[1:])):
         t_b = t_cur.float().expand(n)
         log_probs = subs_log_probs(student(z, t_b), z, mask)
-        p_unmask = unmask_probability(path, t_cur, t_next)
         if tilt and i < half:
             strength = guidance[0] + (guidance[1] - guidance[0]) * i / max(half - 1, 1)
             log_probs = _tilt(log_probs, z, discriminator, strength, mask)
-        draws = []
-        for _ in range(candidates if i >= half else 1):
-            u = torch.rand(z.shape, generator=generator, dtype=torch.float64)
-            draws.append(torch.where((z == mask) & (u < p_unmask), gumbel_argmax(log_probs, generator), z))
+        draws = [ancestral_step(path, z, log_probs, t_cur, t_next, generator)[0]
+                 for _ in range(candidates if i >= half else 1)]
         if len(draws) == 1:
             z = draws[0]
             continue

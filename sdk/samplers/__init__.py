@@ -5,7 +5,13 @@ from fewstep.samplers.consistency import ConsistencySampler
 from fewstep.samplers.ddim import DDIMSampler
 from fewstep.samplers.dpm_solver import DPMSolverPP2M
 from fewstep.samplers.grids import log_grid, shifted_grid, uniform_grid
-from fewstep.samplers.masked import MaskedAncestralSampler, gumbel_argmax, subs_log_probs, unmask_probability
+from fewstep.samplers.masked import (
+    MaskedAncestralSampler,
+    ancestral_step,
+    gumbel_argmax,
+    subs_log_probs,
+    unmask_probability,
+)
 from fewstep.samplers.ode import EulerSampler, HeunSampler
 from fewstep.samplers.sde import SDESampler, proteina_diffusion
 
@@ -19,6 +25,7 @@ __all__ = [
     "Model",
     "SDESampler",
     "SampleOutput",
+    "ancestral_step",
     "gumbel_argmax",
     "log_grid",
     "proteina_diffusion",

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from fewstep.checks import check_tensor, check_time_grid
-from fewstep.errors import ConfigError
+from fewstep.errors import ConfigError, ShapeError
 from fewstep.paths.masked import MaskedPath
 from fewstep.samplers.base import Model, SampleOutput
 
@@ -46,6 +46,24 @@ def unmask_probability(path: MaskedPath, t_cur: Tensor | float, t_next: Tensor |
     return (keep_next - keep_cur) / (1 - keep_cur)
 
 
+def ancestral_step(path: MaskedPath, z: Tensor, log_probs: Tensor, t_cur: Tensor | float, t_next: Tensor | float,
+                   generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """One MDLM ancestral step from t = ``t_cur`` to s = ``t_next`` (arXiv:2406.07524, Eq. 7): each masked token
+    of z (b, n) is revealed with :func:`unmask_probability` to a draw of ``log_probs`` (b, n, V) = log p(x0 | z_t).
+
+    Returns (z_s (b, n), revealed (b, n) bool). Random draws, in this order: the reveal uniforms, then the Gumbel
+    noise, so every caller with the same generator follows the same chain.
+    """
+    check_tensor("z", z, ndim=2, floating=False)
+    if log_probs.shape[:2] != z.shape:
+        raise ShapeError(f"log_probs must be (b, n, V) over z {tuple(z.shape)}, got {tuple(log_probs.shape)}")
+    p_unmask = unmask_probability(path, t_cur, t_next)
+    u = torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64)
+    draw = gumbel_argmax(log_probs.detach(), generator)
+    revealed = (z == path.mask_id) & (u < p_unmask)
+    return torch.where(revealed, draw, z), revealed
+
+
 class MaskedAncestralSampler:
     r"""Ancestral sampling of MDLM (arXiv:2406.07524, Eq. 7 and App. B.2), t from 1 down to 0.
 
@@ -70,12 +88,8 @@ class MaskedAncestralSampler:
                 t_b = t_cur.float().to(z.device).expand(z.shape[0])
                 log_probs = subs_log_probs(model(z, t_b), z, self.path.mask_id)
                 nfe += 1
-            p_unmask = unmask_probability(self.path, t_cur, t_next)
-            u = torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64)
-            draw = gumbel_argmax(log_probs, generator)
-            update = (z == self.path.mask_id) & (u < p_unmask)
-            if update.any():
-                z = torch.where(update, draw, z)
+            z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator)
+            if revealed.any():
                 log_probs = None
             if keep_trajectory:
                 trajectory.append(z.clone())

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from fewstep.analytic import GaussianData
-from fewstep.errors import ConfigError
+from fewstep.errors import ConfigError, ShapeError
 from fewstep.paths import CosinePath, EDMPath, LinearPath, MaskedPath, TrigFlowPath
 from fewstep.samplers import (
     ConsistencySampler,
@@ -14,6 +14,8 @@ from fewstep.samplers import (
     HeunSampler,
     MaskedAncestralSampler,
     SDESampler,
+    ancestral_step,
+    subs_log_probs,
     uniform_grid,
     unmask_probability,
 )
@@ -106,6 +108,18 @@ def test_unmask_probability_follows_the_linear_schedule():
     assert unmask_probability(path, 0.25, 0.0) == 1.0
     with pytest.raises(ConfigError, match="t_next < t_cur"):
         unmask_probability(path, 0.25, 0.5)
+
+
+def test_ancestral_step_keeps_unmasked_tokens_and_reveals_everything_at_zero():
+    path = MaskedPath(vocab_size=5)
+    z = torch.tensor([[1, path.mask_id, 3, path.mask_id]])
+    log_probs = subs_log_probs(torch.zeros(1, 4, path.num_classes), z, path.mask_id)
+    half, revealed = ancestral_step(path, z, log_probs, 0.5, 0.25, torch.Generator().manual_seed(0))
+    assert torch.equal(half[0, [0, 2]], z[0, [0, 2]]) and not revealed[0, [0, 2]].any()
+    done, revealed = ancestral_step(path, z, log_probs, 0.25, 0.0, torch.Generator().manual_seed(0))
+    assert bool(revealed[0, [1, 3]].all()) and not (done == path.mask_id).any()
+    with pytest.raises(ShapeError, match="log_probs"):
+        ancestral_step(path, z, log_probs[:, :3], 0.5, 0.25)
 
 
 def test_sampler_rejects_increasing_grid():
