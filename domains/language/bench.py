@@ -13,14 +13,21 @@ the training split (the authors' draft): with 256-NFE teacher samples instead (t
 student's gradient on the synthetic grammar was nearly orthogonal to that of the oracle likelihood. The DiDi
 student is also sampled at its smallest NFE with RGAS (role ``student``): ``didi_rgas`` with the paper's
 gradient tilting (h = 30 -> 40) and candidate selection (M = 4), ``didi_rgas_select`` with selection only;
-their ``model_calls`` count the discriminator's evaluations as well.
+their ``model_calls`` count the discriminator's evaluations as well. ``*_strided`` rows sample in the strided
+reveal order (:func:`fewstep.samplers.strided_positions`, planned parallel left-to-right streams) instead of
+MDLM's random one, at the student's NFE grid: ``teacher_strided`` (and ``teacher_strided_seed2`` at the
+smallest NFE) and ``exact_denoiser_strided`` (role ``baseline``), and ``didi_strided``, a student distilled
+through its own strided 8-step chain.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
+import torch
 from tqdm.auto import tqdm
 
 from fewstep.domains.language.pipeline import (
@@ -59,15 +66,25 @@ def run_dataset(dataset: str, scale: LanguageScale, variants: tuple[Variant, ...
     for nfe in sorted({min(scale.teacher_nfe), top}):
         x, sps, calls = timed_samples(teacher, path, n, length, nfe, seed + 2)
         rows.append(_row(dataset, "teacher_seed2", "baseline", nfe, calls, evaluate(x, data, judge), sps, seed + 2))
+    for nfe in scale.student_nfe:
+        x, sps, calls = timed_samples(teacher, path, n, length, nfe, seed + 1, order="strided")
+        rows.append(_row(dataset, "teacher_strided", "baseline", nfe, calls, evaluate(x, data, judge), sps, seed + 1))
+    nfe = min(scale.student_nfe)
+    x, sps, calls = timed_samples(teacher, path, n, length, nfe, seed + 2, order="strided")
+    rows.append(_row(dataset, "teacher_strided_seed2", "baseline", nfe, calls, evaluate(x, data, judge), sps, seed + 2))
     if data.oracle is not None:
         exact = ExactDenoiser(data.oracle)
         for nfe in tqdm(scale.teacher_nfe, desc=f"{dataset} exact denoiser", disable=not progress):
             x, sps, calls = timed_samples(exact, path, n, length, nfe, seed + 1)
             rows.append(_row(dataset, "exact_denoiser", "baseline", nfe, calls, evaluate(x, data, None), sps, seed + 1))
+        for nfe in scale.student_nfe:
+            x, sps, calls = timed_samples(exact, path, n, length, nfe, seed + 1, order="strided")
+            rows.append(_row(dataset, "exact_denoiser_strided", "baseline", nfe, calls, evaluate(x, data, None), sps,
+                             seed + 1))
     for variant in variants:
         didi = distill(teacher, path, data.train, scale, variant, seed, progress)
         for nfe in scale.student_nfe:
-            x, sps, calls = timed_samples(didi.ema.shadow, path, n, length, nfe, seed + 1)
+            x, sps, calls = timed_samples(didi.ema.shadow, path, n, length, nfe, seed + 1, order=variant.order)
             rows.append(_row(dataset, variant.value, "student", nfe, calls, evaluate(x, data, judge), sps, seed + 1))
         if variant is Variant.DIDI:
             nfe = min(scale.student_nfe)
@@ -77,16 +94,32 @@ def run_dataset(dataset: str, scale: LanguageScale, variants: tuple[Variant, ...
     return rows
 
 
+def _dataset_job(dataset: str, scale: LanguageScale, variants: tuple[Variant, ...], progress: bool, threads: int
+                 ) -> tuple[list[dict], float]:
+    """One dataset's rows and wall seconds, in a worker process with ``threads`` torch threads."""
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    return run_dataset(dataset, scale, variants, progress), time.perf_counter() - start
+
+
 def run(quick: bool, progress: bool = True) -> list[dict]:
-    """The language results table; ``quick`` is the smoke scale (FEWSTEP_TINY=1 shrinks it further)."""
+    """The language results table; ``quick`` is the smoke scale (FEWSTEP_TINY=1 shrinks it further).
+
+    The two datasets are independent: with two or more cores they run in two worker processes, each with the
+    caller's torch thread count (``seconds_per_sample`` is then measured with the other dataset running)."""
     name = "tiny" if os.environ.get("FEWSTEP_TINY") else ("quick" if quick else "full")
     scale = LanguageScale.named(name)
+    # the ablations run on the synthetic language, where the oracle perplexity is exact
+    jobs = [(dataset, scale, tuple(Variant) if dataset == "synthetic" and name == "full" else
+             (Variant.DIDI, Variant.STRIDED), progress, torch.get_num_threads()) for dataset in DATASETS]
+    if name == "tiny" or (os.cpu_count() or 1) < 2:
+        results = [_dataset_job(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=len(jobs), mp_context=get_context("spawn")) as pool:
+            results = list(pool.map(_dataset_job, *zip(*jobs)))
     rows: list[dict] = []
-    for dataset in DATASETS:
-        # the ablations run on the synthetic language, where the oracle perplexity is exact
-        variants = tuple(Variant) if dataset == "synthetic" and not quick else (Variant.DIDI,)
-        start = time.perf_counter()
-        rows += run_dataset(dataset, scale, variants, progress)
+    for (dataset, *_), (dataset_rows, seconds) in zip(jobs, results):
+        rows += dataset_rows
         if progress:
-            print(f"[language bench] {dataset}: {time.perf_counter() - start:.0f} s")
+            print(f"[language bench] {dataset}: {seconds:.0f} s")
     return rows

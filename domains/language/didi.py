@@ -15,7 +15,8 @@ discriminator corrupts x at the same tau (coupled time). ``rollout_steps = K`` r
 by the student's own K-step ancestral chain, the sampler it is evaluated with at K NFE: log p_nu(x) is then the
 exact log-likelihood of the chain's draws (each token scored at the step that revealed it; which positions are
 revealed does not depend on nu), and tau only sets the discriminator's time. On the bench's grammar the
-two-step rollout left the 8-step sampler where the teacher had it; the chain moves it. The first
+two-step rollout left the 8-step sampler where the teacher had it; the chain moves it. ``order="strided"``
+reveals planned positions (the core :func:`strided_positions`) in that chain and in :meth:`generate`. The first
 ``disc_warmup`` steps train only the discriminator, so that the student's first rewards are density ratios
 rather than noise (the authors' draft's ``discriminator_warmup_steps``). The reward enters the gradient only
 through E[R(z_tau) | x], so ``reward_samples`` > 1 averages it over that many independent corruptions of each
@@ -49,7 +50,7 @@ from fewstep.nn import EMA
 from fewstep.objectives.base import ObjectiveOutput
 from fewstep.paths import MaskedPath
 from fewstep.samplers.base import SampleOutput
-from fewstep.samplers.masked import ancestral_step, gumbel_argmax, subs_log_probs
+from fewstep.samplers.masked import REVEAL_ORDERS, ancestral_step, gumbel_argmax, strided_positions, subs_log_probs
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ class DiDiInstruct(Distiller):
     ``intermediate=False`` is the one-step ablation (m -> x, discriminator time drawn independently);
     ``grouped=False`` uses the raw clipped reward instead of the grouped advantage. ``rollout_steps``: None
     for the paper's two-step generation, K for the student's K-step ancestral chain (with ``intermediate``).
+    ``order``: which positions each step of that chain and of :meth:`generate` reveals, ``"random"`` (MDLM) or
+    ``"strided"``.
     """
 
     def __init__(self, teacher: nn.Module, path: MaskedPath, group_size: int = 4, intermediate: bool = True,
                  grouped: bool = True, tau_beta: tuple[int, int] = (2, 2), kl_weight: float = 0.01,
                  entropy_weight: float = 0.02, smoothing: float = 0.1, disc_blocks: int = 2,
                  ema_beta: float = 0.999, disc_warmup: int = 0, reward_samples: int = 1,
-                 rollout_steps: int | None = None) -> None:
+                 rollout_steps: int | None = None, order: str = "random") -> None:
         if isinstance(teacher, PretrainedModel):  # a folder named in a YAML config
             teacher = teacher.model
         super().__init__(teacher, path)  # type: ignore[arg-type]  # the core base is typed for Gaussian paths
@@ -101,6 +104,11 @@ class DiDiInstruct(Distiller):
         if rollout_steps is not None and (not isinstance(rollout_steps, int) or rollout_steps < 1):
             raise ConfigError(f"rollout_steps must be None (two-step) or an int >= 1, got {rollout_steps!r}")
         self.rollout_steps = rollout_steps
+        if order not in REVEAL_ORDERS:
+            raise ConfigError(f"order must be one of {REVEAL_ORDERS}, got {order!r}")
+        if order != "random" and rollout_steps is None:
+            raise ConfigError(f"order={order!r} plans the reveals of the K-step chain: it needs rollout_steps")
+        self.order = order
         self.register_buffer("disc_updates", torch.zeros((), dtype=torch.long))  # checkpointed with the rest
 
     def trainable(self) -> dict[str, nn.Module]:
@@ -162,13 +170,14 @@ class DiDiInstruct(Distiller):
         token_log_p = torch.zeros(b, seq_len, device=z.device)
         kl = entropy = torch.zeros((), device=z.device)
         grid = time_grid(steps)
-        for t_cur, t_next in zip(grid[:-1], grid[1:]):
+        for step, (t_cur, t_next) in enumerate(zip(grid[:-1], grid[1:])):
             t_b = t_cur.float().to(z.device).expand(b)
             log_probs = subs_log_probs(self.student(z, t_b), z, mask)
             masked = z == mask
             kl = kl + self._teacher_kl(z, t_b, log_probs, masked, regularise) / steps
             entropy = entropy + masked_entropy(log_probs, masked) / steps
-            z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator)
+            positions = strided_positions(seq_len, steps, step, z.device) if self.order == "strided" else None
+            z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator, positions)
             token_log_p = torch.where(revealed, log_probs.gather(-1, z.unsqueeze(-1)).squeeze(-1), token_log_p)
         return Rollout(z, token_log_p.mean(dim=1), self._times(b, generator).to(z.device), kl, entropy)
 
@@ -220,6 +229,7 @@ class DiDiInstruct(Distiller):
 
     @torch.no_grad()
     def generate(self, noise: Tensor, nfe: int, generator: torch.Generator | None = None) -> SampleOutput:
-        """Samples (b, n) with ``nfe`` ancestral steps of the EMA student from ``noise`` (the masked prior)."""
+        """Samples (b, n) with ``nfe`` ancestral steps of the EMA student from ``noise`` (the masked prior), in
+        the student's ``order``."""
         b, n = noise.shape
-        return sample_mdlm(self.ema.shadow, self.path, b, n, check_nfe(nfe), generator=generator)
+        return sample_mdlm(self.ema.shadow, self.path, b, n, check_nfe(nfe), generator=generator, order=self.order)

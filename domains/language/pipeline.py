@@ -33,6 +33,12 @@ class Variant(str, Enum):
     DIDI = "didi"
     NO_INTERMEDIATE = "didi_no_intermediate"  # one-step generation m -> x, uncoupled discriminator time
     NO_GROUPED = "didi_no_grouped"  # raw clipped reward instead of the grouped advantage
+    STRIDED = "didi_strided"  # the K-step chain and the sampler reveal in the strided order
+
+    @property
+    def order(self) -> str:
+        """The reveal order the student trains and samples with."""
+        return "strided" if self is Variant.STRIDED else "random"
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ def distill(teacher: nn.Module, path: MaskedPath, real: Tensor, scale: LanguageS
     didi = DiDiInstruct(teacher, path, intermediate=variant is not Variant.NO_INTERMEDIATE,
                         grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95, disc_warmup=scale.disc_warmup,
                         reward_samples=scale.reward_samples, kl_weight=scale.kl_weight,
-                        rollout_steps=scale.rollout_steps)
+                        rollout_steps=scale.rollout_steps, order=variant.order)
     steps = scale.disc_warmup + scale.distill_steps  # the student moves on the last ``distill_steps``
     fit_distiller(didi, token_batches(real), steps=steps, batch_size=scale.batch_size,
                   lr={"student": scale.student_lr, "discriminator": scale.disc_lr}, seed=seed,
@@ -150,11 +156,11 @@ def evaluate(samples: Tensor, data: LanguageData, judge: ARJudge | None) -> dict
     return {"ppl": judge.perplexity(samples), "entropy": unigram_entropy(samples), "valid": None}
 
 
-def timed_samples(model: nn.Module, path: MaskedPath, n: int, seq_len: int, nfe: int, seed: int
-                  ) -> tuple[Tensor, float, int]:
-    """(samples (n, seq_len), seconds per sample, network evaluations per sequence)."""
+def timed_samples(model: nn.Module, path: MaskedPath, n: int, seq_len: int, nfe: int, seed: int,
+                  order: str = "random") -> tuple[Tensor, float, int]:
+    """(samples (n, seq_len), seconds per sample, network evaluations per sequence), revealing in ``order``."""
     start = time.perf_counter()
-    out = sample_mdlm(model, path, n, seq_len, nfe, generator=torch.Generator().manual_seed(seed))
+    out = sample_mdlm(model, path, n, seq_len, nfe, generator=torch.Generator().manual_seed(seed), order=order)
     return out.x0, (time.perf_counter() - start) / n, out.nfe
 
 

@@ -92,8 +92,10 @@ class RowCache(nn.Module):
 
 @torch.no_grad()
 def sample_mdlm(model: nn.Module, path: MaskedPath, n: int, seq_len: int, steps: int, *,
-                generator: torch.Generator | None = None, cache: bool = True, batch_size: int = 256) -> SampleOutput:
-    """(n, seq_len) samples with ``steps`` ancestral steps from the fully masked prior.
+                generator: torch.Generator | None = None, cache: bool = True, batch_size: int = 256,
+                order: str = "random") -> SampleOutput:
+    """(n, seq_len) samples with ``steps`` ancestral steps from the fully masked prior, revealing positions in
+    ``order`` (``"random"``: MDLM; ``"strided"``: the core :func:`~fewstep.samplers.strided_positions`).
 
     With ``cache`` the core sampler reuses logits while nothing changed and :class:`RowCache` recomputes
     only changed rows. ``nfe`` of the output is the mean number of network evaluations per sequence
@@ -101,7 +103,7 @@ def sample_mdlm(model: nn.Module, path: MaskedPath, n: int, seq_len: int, steps:
     """
     if not isinstance(n, int) or n < 1 or not isinstance(seq_len, int) or seq_len < 1:
         raise ConfigError(f"n and seq_len must be positive ints, got n={n!r}, seq_len={seq_len!r}")
-    sampler = MaskedAncestralSampler(path, cache=cache)
+    sampler = MaskedAncestralSampler(path, cache=cache, order=order)
     grid, outs, rows = time_grid(steps), [], 0
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)

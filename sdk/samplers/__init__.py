@@ -6,9 +6,11 @@ from fewstep.samplers.ddim import DDIMSampler
 from fewstep.samplers.dpm_solver import DPMSolverPP2M
 from fewstep.samplers.grids import log_grid, shifted_grid, uniform_grid
 from fewstep.samplers.masked import (
+    REVEAL_ORDERS,
     MaskedAncestralSampler,
     ancestral_step,
     gumbel_argmax,
+    strided_positions,
     subs_log_probs,
     unmask_probability,
 )
@@ -21,6 +23,7 @@ __all__ = [
     "DPMSolverPP2M",
     "EulerSampler",
     "HeunSampler",
+    "REVEAL_ORDERS",
     "MaskedAncestralSampler",
     "Model",
     "SDESampler",
@@ -30,6 +33,7 @@ __all__ = [
     "log_grid",
     "proteina_diffusion",
     "shifted_grid",
+    "strided_positions",
     "subs_log_probs",
     "uniform_grid",
     "unmask_probability",

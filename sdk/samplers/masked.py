@@ -46,36 +46,73 @@ def unmask_probability(path: MaskedPath, t_cur: Tensor | float, t_next: Tensor |
     return (keep_next - keep_cur) / (1 - keep_cur)
 
 
+REVEAL_ORDERS = ("random", "strided")
+
+
+def strided_positions(seq_len: int, steps: int, step: int, device: torch.device | None = None) -> Tensor:
+    """(seq_len,) bool: the positions that step ``step`` (0 the first) of ``steps`` reveals in the *strided* order,
+    i = step (mod steps), so the sequence is written as parallel left-to-right streams ``steps`` apart.
+
+    Tokens revealed together are drawn independently from their marginals; the error of a step is the total
+    correlation of those tokens given the revealed ones ("Adaptation to Intrinsic Dependence in Diffusion
+    Language Models", arXiv:2602.20126). In the strided order no two of them are adjacent, each one after the
+    first step has its left neighbour revealed, and any two are separated by a position of the first step, so for
+    an order-1 Markov chain the error is zero after the first step. This is dilated unmasking (Luxembourg et al.
+    2025, "Plan for Speed: Dilated Scheduling for Masked Diffusion Language Models") in its simplest pattern.
+    With ``steps`` >= ``seq_len`` it is left-to-right, one token per step.
+    """
+    if not (isinstance(seq_len, int) and isinstance(steps, int) and seq_len >= 1 and steps >= 1):
+        raise ConfigError(f"seq_len and steps must be positive ints, got seq_len={seq_len!r}, steps={steps!r}")
+    if not (isinstance(step, int) and 0 <= step < steps):
+        raise ConfigError(f"step must be an int in [0, {steps}), got {step!r}")
+    return torch.arange(seq_len, device=device) % steps == step
+
+
 def ancestral_step(path: MaskedPath, z: Tensor, log_probs: Tensor, t_cur: Tensor | float, t_next: Tensor | float,
-                   generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+                   generator: torch.Generator | None = None, positions: Tensor | None = None
+                   ) -> tuple[Tensor, Tensor]:
     """One MDLM ancestral step from t = ``t_cur`` to s = ``t_next`` (arXiv:2406.07524, Eq. 7): each masked token
     of z (b, n) is revealed with :func:`unmask_probability` to a draw of ``log_probs`` (b, n, V) = log p(x0 | z_t).
 
-    Returns (z_s (b, n), revealed (b, n) bool). Random draws, in this order: the reveal uniforms, then the Gumbel
-    noise, so every caller with the same generator follows the same chain.
+    ``positions`` (n,) bool plans the step instead (e.g. :func:`strided_positions`): exactly the masked tokens
+    there are revealed, and at s = 0 every token left. Returns (z_s (b, n), revealed (b, n) bool). Random draws,
+    in this order: the reveal uniforms (not drawn with ``positions``), then the Gumbel noise, so every caller with
+    the same generator follows the same chain.
     """
     check_tensor("z", z, ndim=2, floating=False)
     if log_probs.shape[:2] != z.shape:
         raise ShapeError(f"log_probs must be (b, n, V) over z {tuple(z.shape)}, got {tuple(log_probs.shape)}")
-    p_unmask = unmask_probability(path, t_cur, t_next)
-    u = torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64)
+    masked = z == path.mask_id
+    if positions is None:
+        p_unmask = unmask_probability(path, t_cur, t_next)
+        masked = masked & (torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64) < p_unmask)
+    else:
+        if positions.shape != z.shape[1:] or positions.dtype != torch.bool:
+            raise ShapeError(f"positions must be a bool tensor of shape ({z.shape[1]},), got "
+                             f"{positions.dtype} {tuple(positions.shape)}")
+        unmask_probability(path, t_cur, t_next)  # validates the times
+        if float(t_next) > 0:
+            masked = masked & positions.to(z.device)
     draw = gumbel_argmax(log_probs.detach(), generator)
-    revealed = (z == path.mask_id) & (u < p_unmask)
-    return torch.where(revealed, draw, z), revealed
+    return torch.where(masked, draw, z), masked
 
 
 class MaskedAncestralSampler:
     r"""Ancestral sampling of MDLM (arXiv:2406.07524, Eq. 7 and App. B.2), t from 1 down to 0.
 
     From t to s < t each masked token unmasks with probability (alpha_s - alpha_t) / (1 - alpha_t) to a
-    token drawn from p(x0 | z_t); unmasked tokens are kept. With ``cache=True`` the logits are reused
+    token drawn from p(x0 | z_t); unmasked tokens are kept. ``order="strided"`` reveals the planned positions of
+    :func:`strided_positions` at each step instead of random ones. With ``cache=True`` the logits are reused
     while no token changed (valid for MDLM's time-independent networks), so NFE counts real calls only.
     ``model(z_t, t) -> logits`` (b, n, V) with V = path.num_classes.
     """
 
-    def __init__(self, path: MaskedPath, cache: bool = True) -> None:
+    def __init__(self, path: MaskedPath, cache: bool = True, order: str = "random") -> None:
+        if order not in REVEAL_ORDERS:
+            raise ConfigError(f"order must be one of {REVEAL_ORDERS}, got {order!r}")
         self.path = path
         self.cache = cache
+        self.order = order
 
     def sample(self, model: Model, noise: Tensor, t_grid: Tensor, *, keep_trajectory: bool = False,
                generator: torch.Generator | None = None) -> SampleOutput:
@@ -83,12 +120,14 @@ class MaskedAncestralSampler:
         check_time_grid(t_grid)
         z, log_probs, nfe = noise.clone(), None, 0
         trajectory = []
-        for t_cur, t_next in zip(t_grid[:-1], t_grid[1:]):
+        steps = len(t_grid) - 1
+        for step, (t_cur, t_next) in enumerate(zip(t_grid[:-1], t_grid[1:])):
             if log_probs is None or not self.cache:
                 t_b = t_cur.float().to(z.device).expand(z.shape[0])
                 log_probs = subs_log_probs(model(z, t_b), z, self.path.mask_id)
                 nfe += 1
-            z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator)
+            positions = strided_positions(z.shape[1], steps, step) if self.order == "strided" else None
+            z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator, positions)
             if revealed.any():
                 log_probs = None
             if keep_trajectory:

@@ -15,6 +15,7 @@ from fewstep.samplers import (
     MaskedAncestralSampler,
     SDESampler,
     ancestral_step,
+    strided_positions,
     subs_log_probs,
     uniform_grid,
     unmask_probability,
@@ -120,6 +121,32 @@ def test_ancestral_step_keeps_unmasked_tokens_and_reveals_everything_at_zero():
     assert bool(revealed[0, [1, 3]].all()) and not (done == path.mask_id).any()
     with pytest.raises(ShapeError, match="log_probs"):
         ancestral_step(path, z, log_probs[:, :3], 0.5, 0.25)
+
+
+def test_strided_order_reveals_each_position_once_and_never_two_neighbours_together():
+    steps, n = 8, 30
+    plan = torch.stack([strided_positions(n, steps, k) for k in range(steps)])  # (steps, n)
+    assert torch.equal(plan.sum(dim=0), torch.ones(n, dtype=torch.long))
+    assert not (plan[:, 1:] & plan[:, :-1]).any()
+    assert torch.equal(torch.stack([strided_positions(4, 6, k) for k in range(6)]).nonzero()[:, 1],
+                       torch.arange(4))  # more steps than tokens: left to right
+    with pytest.raises(ConfigError, match="step must be"):
+        strided_positions(n, steps, steps)
+
+
+def test_planned_step_reveals_exactly_the_planned_masked_positions():
+    path = MaskedPath(vocab_size=5)
+    m = path.mask_id
+    z = torch.tensor([[1, m, m, m, 3, m]])
+    log_probs = subs_log_probs(torch.zeros(1, 6, path.num_classes), z, m)
+    plan = torch.tensor([True, True, False, True, True, False])
+    out, revealed = ancestral_step(path, z, log_probs, 0.5, 0.25, torch.Generator().manual_seed(0), plan)
+    assert revealed[0].tolist() == [False, True, False, True, False, False]
+    assert torch.equal(out[0, [0, 4]], z[0, [0, 4]]) and bool((out[0, [1, 3]] < 5).all())
+    done, _ = ancestral_step(path, out, log_probs, 0.25, 0.0, None, ~plan)  # s = 0 reveals every token left
+    assert not (done == m).any()
+    with pytest.raises(ShapeError, match="positions"):
+        ancestral_step(path, z, log_probs, 0.5, 0.25, None, plan[:5])
 
 
 def test_sampler_rejects_increasing_grid():

@@ -112,14 +112,15 @@ def test_student_reward_is_the_mean_over_reward_samples_corruptions():
         DiDiInstruct(model, path, disc_blocks=1, reward_samples=0)
 
 
-def test_chain_rollout_is_the_samplers_chain_with_its_exact_log_likelihood():
-    """rollout_steps = K draws what the core ancestral sampler draws with the same generator, and log_p is the
-    mean log p_nu of each token at the step that revealed it."""
+@pytest.mark.parametrize("order", ["random", "strided"])
+def test_chain_rollout_is_the_samplers_chain_with_its_exact_log_likelihood(order):
+    """rollout_steps = K draws what the core ancestral sampler draws with the same generator (in either reveal
+    order), and log_p is the mean log p_nu of each token at the step that revealed it."""
     torch.manual_seed(0)
     model, path = build_teacher(6, 8, width=16, depth=1, heads=2)
-    didi = DiDiInstruct(model, path, disc_blocks=1, rollout_steps=3)
+    didi = DiDiInstruct(model, path, disc_blocks=1, rollout_steps=3, order=order)
     roll = didi.rollout(5, 8, torch.Generator().manual_seed(7))
-    sampler = MaskedAncestralSampler(path, cache=False)
+    sampler = MaskedAncestralSampler(path, cache=False, order=order)
     out = sampler.sample(didi.student, path.prior((5, 8)), time_grid(3), keep_trajectory=True,
                          generator=torch.Generator().manual_seed(7))
     assert torch.equal(roll.x, out.x0) and not (roll.x == path.mask_id).any()
@@ -134,3 +135,7 @@ def test_chain_rollout_is_the_samplers_chain_with_its_exact_log_likelihood():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in didi.student.parameters())
     with pytest.raises(ConfigError, match="rollout_steps"):
         DiDiInstruct(model, path, disc_blocks=1, rollout_steps=0)
+    with pytest.raises(ConfigError, match="order"):
+        DiDiInstruct(model, path, disc_blocks=1, rollout_steps=3, order="confidence")
+    with pytest.raises(ConfigError, match="needs rollout_steps"):
+        DiDiInstruct(model, path, disc_blocks=1, order="strided")

@@ -23,7 +23,9 @@ def test_bench_rows_cover_both_datasets_and_all_roles(tiny):
     assert {r["dataset"] for r in rows} == {"synthetic", "text"}
     assert {r["role"] for r in rows} == {"teacher", "student", "baseline"}
     methods = {d: {r["method"] for r in rows if r["dataset"] == d} for d in ("synthetic", "text")}
-    assert methods["synthetic"] - methods["text"] == {"exact_denoiser"}  # the factorisation floor needs the law
+    # the factorisation floor needs the law
+    assert methods["synthetic"] - methods["text"] == {"exact_denoiser", "exact_denoiser_strided"}
+    assert {"teacher_strided", "didi_strided"} <= methods["text"]
     rgas = [r for r in rows if r["method"] in bench.RGAS]
     assert {(r["dataset"], r["method"]) for r in rgas} == {(d, m) for d in methods for m in bench.RGAS}
     assert all(r["model_calls"] > r["nfe"] for r in rgas)  # the discriminator's calls are counted
@@ -39,6 +41,8 @@ def test_demo_writes_models_that_sample_language_prints(tiny, tmp_path, capsys):
         assert (tmp_path / name).is_file()
     assert sample.main([str(tmp_path / "student"), "--n", "2", "--nfe", "4"]) == 0
     assert capsys.readouterr().out.count("--- sample") == 2
+    assert sample.main([str(tmp_path / "student"), "--n", "1", "--nfe", "4", "--order", "strided"]) == 0
+    assert "strided order" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
