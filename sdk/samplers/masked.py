@@ -82,19 +82,20 @@ def ancestral_step(path: MaskedPath, z: Tensor, log_probs: Tensor, t_cur: Tensor
     check_tensor("z", z, ndim=2, floating=False)
     if log_probs.shape[:2] != z.shape:
         raise ShapeError(f"log_probs must be (b, n, V) over z {tuple(z.shape)}, got {tuple(log_probs.shape)}")
-    masked = z == path.mask_id
+    revealed = z == path.mask_id  # narrowed to the tokens this step reveals
     if positions is None:
         p_unmask = unmask_probability(path, t_cur, t_next)
-        masked = masked & (torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64) < p_unmask)
+        uniforms = torch.rand(z.shape, generator=generator, device=z.device, dtype=torch.float64)
+        revealed = revealed & (uniforms < p_unmask)
     else:
         if positions.shape != z.shape[1:] or positions.dtype != torch.bool:
             raise ShapeError(f"positions must be a bool tensor of shape ({z.shape[1]},), got "
                              f"{positions.dtype} {tuple(positions.shape)}")
         unmask_probability(path, t_cur, t_next)  # validates the times
         if float(t_next) > 0:
-            masked = masked & positions.to(z.device)
+            revealed = revealed & positions.to(z.device)
     draw = gumbel_argmax(log_probs.detach(), generator)
-    return torch.where(masked, draw, z), masked
+    return torch.where(revealed, draw, z), revealed
 
 
 class MaskedAncestralSampler:
