@@ -16,7 +16,7 @@ by the student's own K-step ancestral chain, the sampler it is evaluated with at
 exact log-likelihood of the chain's draws (each token scored at the step that revealed it; which positions are
 revealed does not depend on nu), and tau only sets the discriminator's time. On the bench's grammar the
 two-step rollout left the 8-step sampler where the teacher had it; the chain moves it. ``order="strided"``
-reveals planned positions (the core :func:`strided_positions`) in that chain and in :meth:`generate`. The first
+reveals planned positions (the core :func:`reveal_positions`) in that chain and in :meth:`generate`. The first
 ``disc_warmup`` steps train only the discriminator, so that the student's first rewards are density ratios
 rather than noise (the authors' draft's ``discriminator_warmup_steps``). The reward enters the gradient only
 through E[R(z_tau) | x], so ``reward_samples`` > 1 averages it over that many independent corruptions of each
@@ -50,7 +50,13 @@ from fewstep.nn import EMA
 from fewstep.objectives.base import ObjectiveOutput
 from fewstep.paths import MaskedPath
 from fewstep.samplers.base import SampleOutput
-from fewstep.samplers.masked import REVEAL_ORDERS, ancestral_step, gumbel_argmax, strided_positions, subs_log_probs
+from fewstep.samplers.masked import (
+    ancestral_step,
+    check_reveal_order,
+    gumbel_argmax,
+    reveal_positions,
+    subs_log_probs,
+)
 
 
 @dataclass(frozen=True)
@@ -104,9 +110,7 @@ class DiDiInstruct(Distiller):
         if rollout_steps is not None and (not isinstance(rollout_steps, int) or rollout_steps < 1):
             raise ConfigError(f"rollout_steps must be None (two-step) or an int >= 1, got {rollout_steps!r}")
         self.rollout_steps = rollout_steps
-        if order not in REVEAL_ORDERS:
-            raise ConfigError(f"order must be one of {REVEAL_ORDERS}, got {order!r}")
-        if order != "random" and rollout_steps is None:
+        if check_reveal_order(order) != "random" and rollout_steps is None:
             raise ConfigError(f"order={order!r} plans the reveals of the K-step chain: it needs rollout_steps")
         self.order = order
         self.register_buffer("disc_updates", torch.zeros((), dtype=torch.long))  # checkpointed with the rest
@@ -176,7 +180,7 @@ class DiDiInstruct(Distiller):
             masked = z == mask
             kl = kl + self._teacher_kl(z, t_b, log_probs, masked, regularise) / steps
             entropy = entropy + masked_entropy(log_probs, masked) / steps
-            positions = strided_positions(seq_len, steps, step, z.device) if self.order == "strided" else None
+            positions = reveal_positions(self.order, seq_len, steps, step, z.device)
             z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator, positions)
             token_log_p = torch.where(revealed, log_probs.gather(-1, z.unsqueeze(-1)).squeeze(-1), token_log_p)
         return Rollout(z, token_log_p.mean(dim=1), self._times(b, generator).to(z.device), kl, entropy)

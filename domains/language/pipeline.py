@@ -2,7 +2,7 @@
 DiDi-Instruct student (and ablations) -> evaluation (perplexity beside entropy).
 
 Scales: ``tiny`` (tests, the notebook under FEWSTEP_TINY=1), ``quick`` (``bench --quick``, ~3 minutes)
-and ``full`` (the README table, ~80 minutes on one core).
+and ``full`` (the README table, ~80 minutes wall on two cores, one process per dataset).
 """
 
 from __future__ import annotations

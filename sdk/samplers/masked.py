@@ -36,11 +36,15 @@ def subs_log_probs(logits: Tensor, z_t: Tensor, mask_id: int) -> Tensor:
     return torch.where(unmasked.unsqueeze(-1), carry, log_probs)
 
 
+def _check_step_times(t_cur: Tensor | float, t_next: Tensor | float) -> None:
+    if not 0 <= float(t_next) < float(t_cur) <= 1:
+        raise ConfigError(f"need 0 <= t_next < t_cur <= 1, got t_cur={float(t_cur)}, t_next={float(t_next)}")
+
+
 def unmask_probability(path: MaskedPath, t_cur: Tensor | float, t_next: Tensor | float) -> float:
     """(alpha_s - alpha_t) / (1 - alpha_t): the probability that a token masked at t = ``t_cur`` is revealed by
     s = ``t_next`` < t in MDLM's ancestral step (arXiv:2406.07524, Eq. 7); 1 when s = 0."""
-    if not 0 <= float(t_next) < float(t_cur) <= 1:
-        raise ConfigError(f"need 0 <= t_next < t_cur <= 1, got t_cur={float(t_cur)}, t_next={float(t_next)}")
+    _check_step_times(t_cur, t_next)
     keep_cur = path.keep_prob(torch.as_tensor(t_cur, dtype=torch.float64)).item()
     keep_next = 1.0 if float(t_next) == 0 else path.keep_prob(torch.as_tensor(t_next, dtype=torch.float64)).item()
     return (keep_next - keep_cur) / (1 - keep_cur)
@@ -68,6 +72,22 @@ def strided_positions(seq_len: int, steps: int, step: int, device: torch.device 
     return torch.arange(seq_len, device=device) % steps == step
 
 
+def check_reveal_order(order: str) -> str:
+    """``order`` if it is one of :data:`REVEAL_ORDERS`, else a ConfigError naming it."""
+    if order not in REVEAL_ORDERS:
+        raise ConfigError(f"order must be one of {REVEAL_ORDERS}, got {order!r}")
+    return order
+
+
+def reveal_positions(order: str, seq_len: int, steps: int, step: int, device: torch.device | None = None
+                     ) -> Tensor | None:
+    """The ``positions`` argument of :func:`ancestral_step` for step ``step`` of ``steps`` in ``order``: None
+    (MDLM's random reveals) or the :func:`strided_positions` plan."""
+    if check_reveal_order(order) == "random":
+        return None
+    return strided_positions(seq_len, steps, step, device)
+
+
 def ancestral_step(path: MaskedPath, z: Tensor, log_probs: Tensor, t_cur: Tensor | float, t_next: Tensor | float,
                    generator: torch.Generator | None = None, positions: Tensor | None = None
                    ) -> tuple[Tensor, Tensor]:
@@ -91,7 +111,7 @@ def ancestral_step(path: MaskedPath, z: Tensor, log_probs: Tensor, t_cur: Tensor
         if positions.shape != z.shape[1:] or positions.dtype != torch.bool:
             raise ShapeError(f"positions must be a bool tensor of shape ({z.shape[1]},), got "
                              f"{positions.dtype} {tuple(positions.shape)}")
-        unmask_probability(path, t_cur, t_next)  # validates the times
+        _check_step_times(t_cur, t_next)
         if float(t_next) > 0:
             revealed = revealed & positions.to(z.device)
     draw = gumbel_argmax(log_probs.detach(), generator)
@@ -109,11 +129,9 @@ class MaskedAncestralSampler:
     """
 
     def __init__(self, path: MaskedPath, cache: bool = True, order: str = "random") -> None:
-        if order not in REVEAL_ORDERS:
-            raise ConfigError(f"order must be one of {REVEAL_ORDERS}, got {order!r}")
         self.path = path
         self.cache = cache
-        self.order = order
+        self.order = check_reveal_order(order)
 
     def sample(self, model: Model, noise: Tensor, t_grid: Tensor, *, keep_trajectory: bool = False,
                generator: torch.Generator | None = None) -> SampleOutput:
@@ -127,7 +145,7 @@ class MaskedAncestralSampler:
                 t_b = t_cur.float().to(z.device).expand(z.shape[0])
                 log_probs = subs_log_probs(model(z, t_b), z, self.path.mask_id)
                 nfe += 1
-            positions = strided_positions(z.shape[1], steps, step) if self.order == "strided" else None
+            positions = reveal_positions(self.order, z.shape[1], steps, step, z.device)
             z, revealed = ancestral_step(self.path, z, log_probs, t_cur, t_next, generator, positions)
             if revealed.any():
                 log_probs = None

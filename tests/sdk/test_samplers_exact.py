@@ -15,6 +15,7 @@ from fewstep.samplers import (
     MaskedAncestralSampler,
     SDESampler,
     ancestral_step,
+    reveal_positions,
     strided_positions,
     subs_log_probs,
     uniform_grid,
@@ -132,6 +133,10 @@ def test_strided_order_reveals_each_position_once_and_never_two_neighbours_toget
                        torch.arange(4))  # more steps than tokens: left to right
     with pytest.raises(ConfigError, match="step must be"):
         strided_positions(n, steps, steps)
+    assert reveal_positions("random", n, steps, 3) is None
+    assert torch.equal(reveal_positions("strided", n, steps, 3), plan[3])
+    with pytest.raises(ConfigError, match="order must be one of"):
+        reveal_positions("confidence", n, steps, 3)
 
 
 def test_planned_step_reveals_exactly_the_planned_masked_positions():
