@@ -20,7 +20,11 @@ reveals planned positions (the core :func:`reveal_positions`) in that chain and 
 ``disc_warmup`` steps train only the discriminator, so that the student's first rewards are density ratios
 rather than noise (the authors' draft's ``discriminator_warmup_steps``). The reward enters the gradient only
 through E[R(z_tau) | x], so ``reward_samples`` > 1 averages it over that many independent corruptions of each
-x: the same gradient with less variance (Rao-Blackwellisation; the paper draws one). Regularisers:
+x: the same gradient with less variance (Rao-Blackwellisation; the paper draws one). The paper trains the
+discriminator's per-token BCE and averages its reward over the masked tokens (``disc_positions="masked"``);
+``disc_positions="all"`` uses every position, so that a visible token that does not fit its visible neighbours
+(a wrong transition written by an earlier step) is scored where it sits rather than only through the masked
+tokens' attention. Regularisers:
 + kl_weight KL(p_theta || p_nu) per generation step and - entropy_weight H(p_nu). Sampling uses the EMA student
 with the core ancestral sampler. Shapes: sequences (b, n) long, log-probabilities (b, n, V), rewards and times (b,).
 Time convention: t = 0 data, t = 1 fully masked.
@@ -58,6 +62,8 @@ from fewstep.samplers.masked import (
     subs_log_probs,
 )
 
+DISC_POSITIONS = ("masked", "all")
+
 
 @dataclass(frozen=True)
 class Rollout:
@@ -80,14 +86,15 @@ class DiDiInstruct(Distiller):
     ``grouped=False`` uses the raw clipped reward instead of the grouped advantage. ``rollout_steps``: None
     for the paper's two-step generation, K for the student's K-step ancestral chain (with ``intermediate``).
     ``order``: which positions each step of that chain and of :meth:`generate` reveals, ``"random"`` (MDLM) or
-    ``"strided"``.
+    ``"strided"``. ``disc_positions``: the tokens the discriminator is trained and read on, ``"masked"`` (the
+    paper) or ``"all"``.
     """
 
     def __init__(self, teacher: nn.Module, path: MaskedPath, group_size: int = 4, intermediate: bool = True,
                  grouped: bool = True, tau_beta: tuple[int, int] = (2, 2), kl_weight: float = 0.01,
                  entropy_weight: float = 0.02, smoothing: float = 0.1, disc_blocks: int = 2,
                  ema_beta: float = 0.999, disc_warmup: int = 0, reward_samples: int = 1,
-                 rollout_steps: int | None = None, order: str = "random") -> None:
+                 rollout_steps: int | None = None, order: str = "random", disc_positions: str = "masked") -> None:
         if isinstance(teacher, PretrainedModel):  # a folder named in a YAML config
             teacher = teacher.model
         super().__init__(teacher, path)  # type: ignore[arg-type]  # the core base is typed for Gaussian paths
@@ -113,6 +120,9 @@ class DiDiInstruct(Distiller):
         if check_reveal_order(order) != "random" and rollout_steps is None:
             raise ConfigError(f"order={order!r} plans the reveals of the K-step chain: it needs rollout_steps")
         self.order = order
+        if disc_positions not in DISC_POSITIONS:
+            raise ConfigError(f"disc_positions must be one of {DISC_POSITIONS}, got {disc_positions!r}")
+        self.disc_positions = disc_positions
         self.register_buffer("disc_updates", torch.zeros((), dtype=torch.long))  # checkpointed with the rest
 
     def trainable(self) -> dict[str, nn.Module]:
@@ -210,8 +220,9 @@ class DiDiInstruct(Distiller):
             fake_z = self.path.sample(fake.x, fake.tau, generator=generator)
             logits = self.discriminator(torch.cat([real_z.z_t, fake_z.z_t]), torch.cat([fake.tau, fake.tau]))
             real_l, fake_l = logits[:b], logits[b:]
-            loss = discriminator_loss(real_l, fake_l, real_z.masked, fake_z.masked, self.smoothing)
-            acc = 0.5 * ((real_l > 0)[real_z.masked].float().mean() + (fake_l < 0)[fake_z.masked].float().mean())
+            real_at, fake_at = self._scored(real_z.masked), self._scored(fake_z.masked)
+            loss = discriminator_loss(real_l, fake_l, real_at, fake_at, self.smoothing)
+            acc = 0.5 * ((real_l > 0)[real_at].float().mean() + (fake_l < 0)[fake_at].float().mean())
             return ObjectiveOutput(loss=loss, per_sample=loss.expand(b), metrics={"accuracy": acc.detach()})
         if b % self.group_size:
             raise ConfigError(f"batch size {b} must be a multiple of group_size {self.group_size}")
@@ -229,7 +240,11 @@ class DiDiInstruct(Distiller):
     def _reward(self, x: Tensor, tau: Tensor, generator: torch.Generator | None) -> Tensor:
         """R (b,): the discriminator's log density ratio of one corruption of x (b, n) at tau (b,)."""
         z = self.path.sample(x, tau, generator=generator)
-        return density_ratio_reward(self.discriminator(z.z_t, tau), z.masked)
+        return density_ratio_reward(self.discriminator(z.z_t, tau), self._scored(z.masked))
+
+    def _scored(self, masked: Tensor) -> Tensor:
+        """The (b, n) positions the discriminator is trained and read on: ``masked``, or all of them."""
+        return masked if self.disc_positions == "masked" else torch.ones_like(masked)
 
     @torch.no_grad()
     def generate(self, noise: Tensor, nfe: int, generator: torch.Generator | None = None) -> SampleOutput:

@@ -7,7 +7,15 @@ import torch
 
 from fewstep.distillers.discrete import discriminator_loss, grouped_advantage
 from fewstep.distillers.training import distillation_step, make_optimizers
-from fewstep.domains.language import DiDiInstruct, Discriminator, build_teacher, masked_entropy, masked_kl
+from fewstep.domains.language import (
+    DiDiInstruct,
+    Discriminator,
+    GrammarLanguage,
+    Rollout,
+    build_teacher,
+    masked_entropy,
+    masked_kl,
+)
 from fewstep.domains.language.teacher import time_grid
 from fewstep.errors import ConfigError
 from fewstep.samplers import MaskedAncestralSampler, subs_log_probs
@@ -139,3 +147,38 @@ def test_chain_rollout_is_the_samplers_chain_with_its_exact_log_likelihood(order
         DiDiInstruct(model, path, disc_blocks=1, rollout_steps=3, order="confidence")
     with pytest.raises(ConfigError, match="needs rollout_steps"):
         DiDiInstruct(model, path, disc_blocks=1, order="strided")
+
+
+def test_all_positions_discriminator_scores_a_wrong_transition_between_visible_tokens():
+    """Fakes are real grammar sequences with one transition broken. Trained on every position, the discriminator
+    scores the broken ones lower with nothing masked; the paper's masked-token reward has nothing to read there."""
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    lang = GrammarLanguage(vocab_size=6, seq_len=8, successors=2, seed=0)
+    real = lang.sample(512, gen)
+    fake, rows = real.clone(), torch.arange(512)
+    where = torch.randint(1, 8, (512,), generator=gen)
+    fake[rows, where] = (~lang.allowed[real[rows, where - 1]]).int().argmax(dim=1)  # a forbidden successor
+    assert not lang.is_valid(fake).any()
+    model, path = build_teacher(6, 8, width=32, depth=2, heads=2)
+    didi = DiDiInstruct(model, path, disc_blocks=2, tau_beta=(1, 4), disc_positions="all")
+    batch = {}
+    didi.rollout = lambda b, n, generator, regularise=True: Rollout(  # the discriminator's fakes: broken reals
+        fake[batch["idx"]], torch.zeros(b), didi._times(b, generator), torch.zeros(()), torch.zeros(()))
+    opt = torch.optim.Adam([w for w in didi.discriminator.parameters() if w.requires_grad], lr=3e-3)
+    for _ in range(80):
+        batch["idx"] = torch.randint(0, 512, (64,), generator=gen)
+        loss = didi.loss("discriminator", real[batch["idx"]], 0, gen).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    didi.eval()
+    visible = torch.zeros(512)  # t = 0: nothing masked
+    with torch.no_grad():
+        margin = (didi._reward(real, visible, gen) - didi._reward(fake, visible, gen)).mean()
+        didi.disc_positions = "masked"
+        masked_reward = didi._reward(fake, visible, gen)
+    assert margin > 1.0
+    assert torch.equal(masked_reward, torch.zeros(512))
+    with pytest.raises(ConfigError, match="disc_positions"):
+        DiDiInstruct(model, path, disc_blocks=1, disc_positions="visible")
