@@ -11,7 +11,9 @@ distribution SiD converges to.
 
 Every row carries the descriptor Fréchet distance ``fd_descriptors`` to the 400-NFE gamma-0.45 teacher
 (seed 0; a proxy for FPSD), ``fd_data`` to the training set, validity, clash rate, P-SEA helix/strand
-fractions, TM diversity and novelty, and ``seconds_per_sample`` measured in this run. The row with method
+fractions, TM diversity and novelty, and ``seconds_per_sample`` measured in this run: the median of
+``scale.timing_repeats`` interleaved timings of the row's whole draw (:func:`median_seconds`), taken after every
+row is scored, so ``speedup`` is not one noisy timing over another. The row with method
 ``teacher_seed2`` (role ``baseline``) is the seed-to-seed noise floor. The students: one trained with a
 K = 16 grid (``sid_k16``, sampled with K = 4, 8, 16) and one trained one-step (``sid_k1``), as in
 Xie et al. 2025 (arXiv:2510.03095).
@@ -19,6 +21,7 @@ Xie et al. 2025 (arXiv:2510.03095).
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 
@@ -40,6 +43,7 @@ from fewstep.domains.protein.pipeline import (
     training_set,
 )
 from fewstep.domains.protein.sampling import sample_student, sample_teacher
+from fewstep.errors import ConfigError
 from fewstep.parametrizations import AsPrediction, Prediction
 from fewstep.paths import LinearPath
 
@@ -110,19 +114,38 @@ def run(quick: bool, progress: bool = True, scale: ProteinScale | None = None) -
     return evaluate_configs(configs, data, scale, progress)
 
 
+def median_seconds(configs: list[tuple[dict, Draw, int]], scale: ProteinScale, progress: bool = False
+                   ) -> list[float]:
+    """Seconds per sample of each configuration: the median over ``scale.timing_repeats`` rounds, each timing
+    every configuration's whole draw (:func:`draw_set`), forwards on even rounds and backwards on odd ones. A slow
+    spell of the machine then spreads over all rows instead of landing on one: single timings of the same
+    sampler vary by ~30% from run to run on a shared CPU."""
+    repeats = scale.timing_repeats
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ConfigError(f"timing_repeats must be an int >= 1, got {repeats!r}")
+    timings: list[list[float]] = [[] for _ in configs]
+    forwards = list(range(len(configs)))
+    for round_index in tqdm(range(repeats), desc="protein timing", disable=not progress):
+        for i in forwards if round_index % 2 == 0 else forwards[::-1]:
+            _, draw, seed = configs[i]
+            timings[i].append(draw_set(draw, scale, seed)[1])
+    return [statistics.median(t) for t in timings]
+
+
 def evaluate_configs(configs: list[tuple[dict, Draw, int]], data: BackboneSet, scale: ProteinScale,
                      progress: bool) -> list[dict]:
-    """Samples and scores each configuration; the first one is the descriptor reference."""
+    """Samples and scores each configuration (the first one is the descriptor and timing reference), then times
+    them all with :func:`median_seconds`."""
     train_ref = reference_chains(data, scale.novelty_reference)
     data_desc = descriptors(reference_chains(data, scale.eval_samples))
-    rows, reference_desc, reference_time = [], None, None
+    heads, scores, reference_desc = [], [], None
     for head, draw, seed in tqdm(configs, desc="protein bench", disable=not progress):
-        chains, seconds = draw_set(draw, scale, seed)
+        chains, _ = draw_set(draw, scale, seed)
         if reference_desc is None:
-            reference_desc, reference_time = descriptors(chains), seconds
-        row = {**head, "seed": seed, "seconds_per_sample": seconds, "speedup": reference_time / seconds,
-               **evaluate(chains, reference_desc, train_ref, scale)}
-        row["fd_data"] = descriptor_frechet(descriptors(chains), data_desc)
-        rows.append(row)
-    return rows
-
+            reference_desc = descriptors(chains)
+        heads.append({**head, "seed": seed})
+        scores.append({**evaluate(chains, reference_desc, train_ref, scale),
+                       "fd_data": descriptor_frechet(descriptors(chains), data_desc)})
+    seconds = median_seconds(configs, scale, progress)
+    return [{**head, "seconds_per_sample": s, "speedup": seconds[0] / s, **score}
+            for head, s, score in zip(heads, seconds, scores)]

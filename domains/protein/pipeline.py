@@ -64,6 +64,7 @@ class ProteinScale:
     eval_samples: int = 64
     tm_samples: int = 64
     novelty_reference: int = 12
+    timing_repeats: int = 5
 
 
 FULL = ProteinScale()
@@ -72,7 +73,7 @@ QUICK = ProteinScale(model=ProteinaConfig(width=32, depth=2, heads=4), data_coun
                      novelty_reference=4, train_k=8, target_samples=32, target_steps=50)
 TINY = ProteinScale(model=ProteinaConfig(width=32, depth=1, heads=2, max_separation=8), data_count=32, lengths=(16,),
                     teacher_steps=20, teacher_batch=8, sid_steps=4, sid_batch=2, teacher_nfe=20, eval_samples=4,
-                    tm_samples=3, novelty_reference=3, train_k=4, target_samples=4, target_steps=4)
+                    tm_samples=3, novelty_reference=3, train_k=4, target_samples=4, target_steps=4, timing_repeats=2)
 
 
 def scale_from_env(default: ProteinScale = FULL) -> ProteinScale:

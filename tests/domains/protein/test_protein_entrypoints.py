@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -16,6 +17,7 @@ from fewstep.domains.protein import (
     sample,
 )
 from fewstep.domains.protein.datamodule import BackboneDataModule
+from fewstep.errors import ConfigError
 from fewstep.hub import save_pretrained
 
 CONFIGS = Path(__file__).resolve().parents[3] / "domains" / "protein" / "configs"
@@ -44,6 +46,19 @@ def test_bench_rows_carry_the_issue_columns(monkeypatch):
     roles = {row["method"]: row["role"] for row in rows}
     assert roles["teacher_seed2"] == "baseline" and "student" in roles.values()
     assert {row["gamma"] for row in rows} >= {0.45, 1.0}
+
+
+def test_timing_is_the_median_of_interleaved_rounds(monkeypatch):
+    """One slow round (a machine hiccup) must not set a row's time: the median over rounds ignores it."""
+    calls: list[str] = []
+    fake_seconds = iter([1.0, 2.0, 50.0, 50.0, 1.2, 2.2])  # round 0: a, b; round 1 (backwards): b, a; round 2: a, b
+    monkeypatch.setattr(bench, "draw_set", lambda draw, scale, seed: (calls.append(draw) or [], next(fake_seconds)))
+    configs = [({}, "a", 0), ({}, "b", 0)]
+    seconds = bench.median_seconds(configs, ProteinScale(timing_repeats=3))
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert seconds == [1.2, 2.2]
+    with pytest.raises(ConfigError, match="timing_repeats"):
+        bench.median_seconds(configs, ProteinScale(timing_repeats=0))
 
 
 def test_demo_writes_table_figure_and_weights(tmp_path):
