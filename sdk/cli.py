@@ -25,6 +25,7 @@ BENCH_AREAS = {
     "zoo": "fewstep.distillers.bench:run",
     "kernels": "fewstep.kernels.bench:run",
     **{name: f"fewstep.domains.{name}.bench:run" for name in DOMAINS},
+    "language-strided": "fewstep.domains.language.bench:run_strided",
 }
 
 

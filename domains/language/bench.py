@@ -17,7 +17,10 @@ their ``model_calls`` count the discriminator's evaluations as well. ``*_strided
 reveal order (:func:`fewstep.samplers.strided_positions`, planned parallel left-to-right streams) instead of
 MDLM's random one, at the student's NFE grid: ``teacher_strided`` (and ``teacher_strided_seed2`` at the
 smallest NFE) and ``exact_denoiser_strided`` (role ``baseline``), and ``didi_strided``, a student distilled
-through its own strided 8-step chain.
+through its own strided 8-step chain. ``fewstep bench language-strided`` (:func:`run_strided`) gives the same
+teacher and baseline rows and ``didi_strided_all``: the strided student whose discriminator is trained and read
+on every position (``DiDiInstruct(disc_positions="all")``) at mostly-visible times tau ~ Beta(1, 4), with a
+longer discriminator warm-up (``LanguageScale.all_positions_warmup``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from fewstep.domains.language.synthetic import ExactDenoiser
 
 DATASETS = ("synthetic", "text")
 RGAS = {"didi_rgas": (30.0, 40.0), "didi_rgas_select": (0.0, 0.0)}  # method -> tilting strengths (h0, h1)
+ABLATIONS = (Variant.DIDI, Variant.NO_INTERMEDIATE, Variant.NO_GROUPED, Variant.STRIDED)  # the full synthetic run
 
 
 def _row(dataset: str, method: str, role: str, nfe: int, calls: int, metrics: dict, sps: float, seed: int) -> dict:
@@ -102,16 +106,13 @@ def _dataset_job(dataset: str, scale: LanguageScale, variants: tuple[Variant, ..
     return run_dataset(dataset, scale, variants, progress), time.perf_counter() - start
 
 
-def run(quick: bool, progress: bool = True) -> list[dict]:
-    """The language results table; ``quick`` is the smoke scale (FEWSTEP_TINY=1 shrinks it further).
-
-    The two datasets are independent: with two or more cores they run in two worker processes, each with the
-    caller's torch thread count (``seconds_per_sample`` is then measured with the other dataset running)."""
+def _run(quick: bool, progress: bool, variants: dict[str, tuple[Variant, ...]]) -> list[dict]:
+    """Rows of both datasets, each with its ``variants``; with two or more cores the datasets run in two worker
+    processes, each with the caller's torch thread count (``seconds_per_sample`` is then measured with the other
+    dataset running)."""
     name = "tiny" if os.environ.get("FEWSTEP_TINY") else ("quick" if quick else "full")
     scale = LanguageScale.named(name)
-    # the ablations run on the synthetic language, where the oracle perplexity is exact
-    jobs = [(dataset, scale, tuple(Variant) if dataset == "synthetic" and name == "full" else
-             (Variant.DIDI, Variant.STRIDED), progress, torch.get_num_threads()) for dataset in DATASETS]
+    jobs = [(dataset, scale, variants[dataset], progress, torch.get_num_threads()) for dataset in DATASETS]
     if name == "tiny" or (os.cpu_count() or 1) < 2:
         results = [_dataset_job(*job) for job in jobs]
     else:
@@ -123,3 +124,17 @@ def run(quick: bool, progress: bool = True) -> list[dict]:
         if progress:
             print(f"[language bench] {dataset}: {seconds:.0f} s")
     return rows
+
+
+def run(quick: bool, progress: bool = True) -> list[dict]:
+    """The language results table; ``quick`` is the smoke scale (FEWSTEP_TINY=1 shrinks it further). The
+    ablations run on the synthetic language at full scale, where the oracle perplexity is exact."""
+    full = not quick and not os.environ.get("FEWSTEP_TINY")
+    return _run(quick, progress, {"synthetic": ABLATIONS if full else (Variant.DIDI, Variant.STRIDED),
+                                  "text": (Variant.DIDI, Variant.STRIDED)})
+
+
+def run_strided(quick: bool, progress: bool = True) -> list[dict]:
+    """``fewstep bench language-strided``: the same teacher and baseline rows as :func:`run`, and the strided
+    student whose discriminator reads every position (``didi_strided_all``) on both datasets."""
+    return _run(quick, progress, {dataset: (Variant.STRIDED_ALL,) for dataset in DATASETS})

@@ -34,18 +34,23 @@ class Variant(str, Enum):
     NO_INTERMEDIATE = "didi_no_intermediate"  # one-step generation m -> x, uncoupled discriminator time
     NO_GROUPED = "didi_no_grouped"  # raw clipped reward instead of the grouped advantage
     STRIDED = "didi_strided"  # the K-step chain and the sampler reveal in the strided order
+    # strided, with the discriminator trained and read on every position at mostly-visible times
+    STRIDED_ALL = "didi_strided_all"
 
     @property
     def order(self) -> str:
         """The reveal order the student trains and samples with."""
-        return "strided" if self is Variant.STRIDED else "random"
+        return "strided" if self in (Variant.STRIDED, Variant.STRIDED_ALL) else "random"
 
 
 @dataclass(frozen=True)
 class LanguageScale:
     """Sizes of one pipeline run; ``corpus`` is the text file (None: :func:`default_corpus`), ``max_chars``
     truncates it (None: all of it). ``rollout_steps`` is DiDi's training rollout: the student's own K-step
-    ancestral chain (8 at full scale, its smallest sampling NFE), or None for the paper's two-step generation."""
+    ancestral chain (8 at full scale, its smallest sampling NFE), or None for the paper's two-step generation.
+    ``all_positions_warmup`` / ``all_positions_steps`` replace ``disc_warmup`` / ``distill_steps`` for
+    ``Variant.STRIDED_ALL``, whose discriminator has more to learn (every visible transition) before its rewards
+    mean anything."""
 
     seq_len: int = 32
     synthetic_vocab: int = 12
@@ -58,6 +63,8 @@ class LanguageScale:
     judge_steps: int = 300
     disc_warmup: int = 400
     distill_steps: int = 400
+    all_positions_warmup: int = 1200
+    all_positions_steps: int = 200
     student_lr: float = 1e-4
     disc_lr: float = 1e-3
     kl_weight: float = 0.05
@@ -74,10 +81,12 @@ class LanguageScale:
     def named(cls, name: str) -> LanguageScale:
         scales = {"full": cls(),
                   "quick": cls(width=48, depth=2, teacher_steps=500, teacher_lr=3e-3, judge_steps=100,
-                               disc_warmup=10, distill_steps=30, student_lr=1e-4,
+                               disc_warmup=10, distill_steps=30, all_positions_warmup=30, all_positions_steps=15,
+                               student_lr=1e-4,
                                eval_samples=64, max_chars=300_000, teacher_nfe=(8, 32, 256), student_nfe=(8, 32)),
                   "tiny": cls(seq_len=16, synthetic_vocab=8, synthetic_size=512, width=32, depth=2, heads=2,
-                              teacher_steps=20, judge_steps=10, disc_warmup=0, distill_steps=4, batch_size=16,
+                              teacher_steps=20, judge_steps=10, disc_warmup=0, distill_steps=4, all_positions_warmup=0,
+                              all_positions_steps=4, batch_size=16,
                               eval_samples=16, max_chars=20_000, teacher_nfe=(4, 16),
                               student_nfe=(4,), rollout_steps=4)}
         if name not in scales:
@@ -135,11 +144,15 @@ def distill(teacher: nn.Module, path: MaskedPath, real: Tensor, scale: LanguageS
     (teacher samples in the paper's notes, data in the authors' draft; the bench uses data)."""
     variant = Variant(variant)
     torch.manual_seed(seed)
+    all_positions = variant is Variant.STRIDED_ALL
+    warmup = scale.all_positions_warmup if all_positions else scale.disc_warmup
     didi = DiDiInstruct(teacher, path, intermediate=variant is not Variant.NO_INTERMEDIATE,
-                        grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95, disc_warmup=scale.disc_warmup,
+                        grouped=variant is not Variant.NO_GROUPED, ema_beta=0.95, disc_warmup=warmup,
                         reward_samples=scale.reward_samples, kl_weight=scale.kl_weight,
-                        rollout_steps=scale.rollout_steps, order=variant.order)
-    steps = scale.disc_warmup + scale.distill_steps  # the student moves on the last ``distill_steps``
+                        rollout_steps=scale.rollout_steps, order=variant.order,
+                        tau_beta=(1, 4) if all_positions else (2, 2),
+                        disc_positions="all" if all_positions else "masked")
+    steps = warmup + (scale.all_positions_steps if all_positions else scale.distill_steps)
     fit_distiller(didi, token_batches(real), steps=steps, batch_size=scale.batch_size,
                   lr={"student": scale.student_lr, "discriminator": scale.disc_lr}, seed=seed,
                   betas=(0.9, 0.999), progress=progress, desc=f"distill {variant.value}")

@@ -34,6 +34,18 @@ def test_bench_rows_cover_both_datasets_and_all_roles(tiny):
         assert (row["valid"] is None) == (row["dataset"] == "text")
 
 
+def test_strided_bench_adds_the_all_positions_student_to_the_same_baselines(tiny):
+    from fewstep.cli import BENCH_AREAS
+
+    assert BENCH_AREAS["language-strided"] == "fewstep.domains.language.bench:run_strided"
+    rows = bench.run_strided(quick=True, progress=False)
+    validate_rows("language-strided", rows)
+    for dataset in ("synthetic", "text"):
+        students = [r for r in rows if r["dataset"] == dataset and r["role"] == "student"]
+        assert {r["method"] for r in students} == {"didi_strided_all"}
+        assert {r["method"] for r in rows if r["dataset"] == dataset} >= {"teacher", "teacher_strided"}
+
+
 def test_demo_writes_models_that_sample_language_prints(tiny, tmp_path, capsys):
     rows = demo.run_demo(tmp_path, progress=False)
     assert {r["method"] for r in rows} == {"teacher", "didi"}
