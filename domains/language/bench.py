@@ -106,11 +106,16 @@ def _dataset_job(dataset: str, scale: LanguageScale, variants: tuple[Variant, ..
     return run_dataset(dataset, scale, variants, progress), time.perf_counter() - start
 
 
+def _scale_name(quick: bool) -> str:
+    """``tiny`` under FEWSTEP_TINY=1 (tests, the notebook), else ``quick`` or ``full``."""
+    return "tiny" if os.environ.get("FEWSTEP_TINY") else ("quick" if quick else "full")
+
+
 def _run(quick: bool, progress: bool, variants: dict[str, tuple[Variant, ...]]) -> list[dict]:
     """Rows of both datasets, each with its ``variants``; with two or more cores the datasets run in two worker
     processes, each with the caller's torch thread count (``seconds_per_sample`` is then measured with the other
     dataset running)."""
-    name = "tiny" if os.environ.get("FEWSTEP_TINY") else ("quick" if quick else "full")
+    name = _scale_name(quick)
     scale = LanguageScale.named(name)
     jobs = [(dataset, scale, variants[dataset], progress, torch.get_num_threads()) for dataset in DATASETS]
     if name == "tiny" or (os.cpu_count() or 1) < 2:
@@ -129,7 +134,7 @@ def _run(quick: bool, progress: bool, variants: dict[str, tuple[Variant, ...]]) 
 def run(quick: bool, progress: bool = True) -> list[dict]:
     """The language results table; ``quick`` is the smoke scale (FEWSTEP_TINY=1 shrinks it further). The
     ablations run on the synthetic language at full scale, where the oracle perplexity is exact."""
-    full = not quick and not os.environ.get("FEWSTEP_TINY")
+    full = _scale_name(quick) == "full"
     return _run(quick, progress, {"synthetic": ABLATIONS if full else (Variant.DIDI, Variant.STRIDED),
                                   "text": (Variant.DIDI, Variant.STRIDED)})
 
